@@ -1,0 +1,180 @@
+"""`python -m bot`: build the policy store and index, and query them from the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from bot.settings import Settings
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import create_engine
+
+    from bot.knowledge.corpus import CorpusError, load_corpus
+    from bot.knowledge.ingest import ingest
+
+    corpus_dir = Path(args.corpus or settings.corpus_dir)
+    started = time.perf_counter()
+    _err(f"reading {corpus_dir} …")
+    try:
+        corpus = load_corpus(corpus_dir)
+    except CorpusError as exc:
+        _err("ingest failed; the store was not changed:")
+        for problem in exc.problems:
+            _err(f"  - {problem}")
+        return 1
+    for warning in corpus.warnings:
+        _err(f"warning: {warning}")
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.database_url, future=True)
+    try:
+        report = ingest(engine, corpus, progress=lambda line: _err(f"  {line}"))
+    finally:
+        engine.dispose()
+    _err(f"ingested {report.documents} document(s): {report.sections} sections, {report.measures} measures, "
+         f"{report.funds} funds, {report.passages} passages in {time.perf_counter() - started:.1f}s "
+         f"→ {_safe_url(settings.database_url)}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.knowledge.corpus import CorpusError, load_corpus
+
+    try:
+        corpus = load_corpus(Path(args.corpus or settings.corpus_dir))
+    except CorpusError as exc:
+        for problem in exc.problems:
+            _err(f"  - {problem}")
+        return 1
+    for warning in corpus.warnings:
+        _err(f"warning: {warning}")
+    for cdoc in corpus.documents:
+        print(f"{cdoc.doc.doc_id}: ok ({len(cdoc.doc.measures)} measures, {len(cdoc.doc.funds)} funds)")
+    return 0
+
+
+def cmd_sections(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.knowledge.corpus import CorpusError, load_corpus
+
+    try:
+        corpus = load_corpus(Path(args.corpus or settings.corpus_dir))
+    except CorpusError as exc:
+        for problem in exc.problems:
+            _err(f"  - {problem}")
+        return 1
+    for cdoc in corpus.documents:
+        if args.doc and cdoc.doc.doc_id != args.doc:
+            continue
+        for s in cdoc.doc.sections:
+            print(f"{'  ' * s.level}{s.id}  {s.title}")
+    return 0
+
+
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.knowledge.store import PolicyStore
+
+    return PolicyStore.from_url(settings.database_url)
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    hits = _store(settings).search(args.question, top=args.top)
+    if args.json:
+        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("没有找到相关条款。")
+    for i, h in enumerate(hits, 1):
+        print(f"{i}. [{h.score:.2f}] {h.citation}\n   {h.text[:120]}{'…' if len(h.text) > 120 else ''}")
+    return 0
+
+
+def cmd_eligibility(args: argparse.Namespace, settings: Settings) -> int:
+    profile = {"subject_type": args.subject_type, "registration": args.registration, "hightech": args.hightech}
+    verdict = _store(settings).check_eligibility(profile)
+    print(json.dumps({"outcome": verdict.outcome, "missing": verdict.missing, "citation": verdict.citation,
+                      "conditions": [c.__dict__ for c in verdict.conditions]}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_materials(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    fund = store.fund(args.fund) if args.fund else None
+    if args.fund and fund is None:
+        _err(f"no fund matches {args.fund!r}; known: {', '.join(f.short_name for f in store.funds())}")
+        return 2
+    items = store.materials(fund_code=fund.code if fund else None, measure_number=args.measure,
+                            subject_type=args.subject_type)
+    for item in items:
+        source = item.citation if item.source == "document" else "典型材料，请以官方申报指南为准"
+        print(f"- {item.name}  [{source}]")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="政策助手: policy store and index")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="rebuild the store and index from policy_corpus/")
+    p.add_argument("--corpus", help="corpus folder (default: policy_corpus/ or POLICY_CORPUS_DIR)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("check", help="parse the corpus and check curated citations; writes nothing")
+    p.add_argument("--corpus")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("sections", help="list the section ids a knowledge.yml can cite")
+    p.add_argument("doc", nargs="?")
+    p.add_argument("--corpus")
+    p.set_defaults(func=cmd_sections)
+
+    p = sub.add_parser("search", help="search the document index")
+    p.add_argument("question")
+    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eligibility", help="verdict per condition for a profile")
+    p.add_argument("--subject-type", choices=["enterprise", "university", "research_institute", "service_org",
+                                              "social_org", "other"])
+    p.add_argument("--registration", choices=["zgc", "beijing_other", "outside"])
+    p.add_argument("--hightech", choices=["national", "zgc", "none"])
+    p.set_defaults(func=cmd_eligibility)
+
+    p = sub.add_parser("materials", help="materials to prepare for a fund or measure")
+    p.add_argument("--fund")
+    p.add_argument("--measure", type=int)
+    p.add_argument("--subject-type")
+    p.set_defaults(func=cmd_materials)
+    return parser
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    from bot.knowledge.store import StoreNotReady
+
+    try:
+        return int(args.func(args, Settings.from_env()))
+    except StoreNotReady as exc:
+        _err(str(exc))
+        return 1
