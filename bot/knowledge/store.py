@@ -194,10 +194,11 @@ class PolicyStore:
         raise KeyError(doc_id)
 
     def _primary(self, docs: list[DocumentInfo]) -> DocumentInfo:
-        """The default document: the one that sets up funds (the first such, by id)."""
+        """The default document: the first (by id) with curated eligibility, else with funds, else the first."""
         with self._session() as s:
+            curated = set(s.scalars(select(m.Condition.document_id)))
             with_funds = set(s.scalars(select(m.Fund.document_id)))
-        return next((d for d in docs if d.id in with_funds), docs[0])
+        return next((d for d in docs if d.id in curated), next((d for d in docs if d.id in with_funds), docs[0]))
 
     @staticmethod
     def _doc_info(r: m.Document) -> DocumentInfo:

@@ -1,0 +1,79 @@
+"""The curated YAML must cite sections that exist and quote words that occur in them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.knowledge.corpus import CorpusError, check_knowledge, load_corpus
+
+from ..conftest import CORPUS_DIR
+
+
+def test_committed_corpus_passes_the_check(corpus):
+    assert [d.doc.doc_id for d in corpus.documents] == ["zgc-2022"]
+    doc = corpus.documents[0]
+    assert check_knowledge(doc.doc, doc.knowledge, corpus.lexicon) == []
+
+
+def test_every_document_material_cites_a_section_and_typical_ones_cite_nothing(corpus):
+    for item in corpus.documents[0].knowledge["materials"]:
+        if item["source"] == "document":
+            assert item["section"] and item["quote"]
+        else:
+            assert item["source"] == "typical" and "section" not in item and "quote" not in item
+
+
+def test_stated_materials_include_what_the_document_says(corpus):
+    names = " ".join(i["name"] for i in corpus.documents[0].knowledge["materials"] if i["source"] == "document")
+    for word in ("高新技术企业", "诚信承诺", "科技伦理审查", "注册"):
+        assert word in names
+
+
+def _copy_corpus(tmp_path: Path) -> Path:
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, target)
+    return target
+
+
+def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["measures"][0].update(section="zgc-2022/二/（九）/1"), "does not exist"),
+    (lambda d: d["facts"][0].update(quote="支持资金由中央财政安排"), "does not occur"),
+    (lambda d: d["materials"].append({"name": "社保缴纳证明", "source": "document", "funds": "all",
+                                      "section": "zgc-2022/三/（一）", "quote": "社保缴纳证明"}), "does not occur"),
+    (lambda d: d["materials"].append({"name": "申报书", "source": "typical", "funds": "all",
+                                      "section": "zgc-2022/三/（一）"}), "typical material cites nothing"),
+    (lambda d: d["materials"].append({"name": "x", "source": "rumour", "funds": "all"}), "source must be"),
+    (lambda d: d["eligibility"]["conditions"][2].update(accept=["provincial"]), "not a hightech"),
+    (lambda d: d["measures"][0].update(topics=["astrology"]), "not in lexicon.yml"),
+])
+def test_a_bad_citation_fails_the_check(tmp_path, change, message):
+    corpus_dir = _copy_corpus(tmp_path)
+    _edit(corpus_dir / "zgc-2022" / "knowledge.yml", change)
+    with pytest.raises(CorpusError) as err:
+        load_corpus(corpus_dir)
+    assert any(message in p for p in err.value.problems), err.value.problems
+
+
+def test_a_broken_document_fails_the_whole_corpus(tmp_path):
+    corpus_dir = _copy_corpus(tmp_path)
+    (corpus_dir / "bad").mkdir()
+    (corpus_dir / "bad" / "source.txt").write_bytes(b"")
+    with pytest.raises(CorpusError, match="empty"):
+        load_corpus(corpus_dir)
+
+
+def test_invalid_yaml_is_reported_not_raised_raw(tmp_path):
+    corpus_dir = _copy_corpus(tmp_path)
+    (corpus_dir / "zgc-2022" / "knowledge.yml").write_text("funds: [unclosed", encoding="utf-8")
+    with pytest.raises(CorpusError, match="not valid YAML"):
+        load_corpus(corpus_dir)
