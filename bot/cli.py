@@ -120,6 +120,55 @@ def cmd_materials(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_export_nlu(args: argparse.Namespace, settings: Settings) -> int:
+    """Write data/nlu/entities.yml and the jieba user dictionary from the corpus vocabulary."""
+    from bot.knowledge.corpus import CorpusError, load_corpus
+    from bot.knowledge.ingest import tokenizer_terms
+    from bot.knowledge.vocabulary import Vocabulary, export_nlu
+    from bot.settings import PROJECT_DIR
+
+    corpus_dir = Path(args.corpus or settings.corpus_dir)
+    vocab = Vocabulary.from_corpus(corpus_dir)
+    if conflicts := vocab.conflicts():
+        _err("a word maps to two codes; the NLU synonym table cannot hold both:")
+        for c in conflicts:
+            _err(f"  - {c}")
+        return 1
+    target = PROJECT_DIR / "data" / "nlu" / "entities.yml"
+    text = export_nlu(vocab)
+    if args.check:
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            _err(f"{target} is out of date: run `python -m bot export-nlu`")
+            return 1
+        return 0
+    target.write_text(text, encoding="utf-8")
+    try:
+        terms = tokenizer_terms(load_corpus(corpus_dir))
+    except CorpusError as exc:
+        for problem in exc.problems:
+            _err(f"  - {problem}")
+        return 1
+    terms = sorted({*terms, *(w for table in vocab.entities.values() for ws in table.values() for w in ws)})
+    userdict = PROJECT_DIR / "var" / "jieba" / "userdict.txt"
+    userdict.parent.mkdir(parents=True, exist_ok=True)
+    userdict.write_text("".join(f"{t} 2000\n" for t in terms if len(t) > 1 and " " not in t), encoding="utf-8")
+    _err(f"wrote {target.relative_to(PROJECT_DIR)} and {userdict.relative_to(PROJECT_DIR)} ({len(terms)} terms)")
+    return 0
+
+
+def cmd_serve_actions(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.launcher import serve_actions
+
+    serve_actions(args.port)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.launcher import run_foreground
+
+    return run_foreground()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="政策助手: policy store and index")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -156,6 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--measure", type=int)
     p.add_argument("--subject-type")
     p.set_defaults(func=cmd_materials)
+
+    p = sub.add_parser("export-nlu", help="write data/nlu/entities.yml and the jieba user dictionary")
+    p.add_argument("--corpus")
+    p.add_argument("--check", action="store_true", help="fail if data/nlu/entities.yml is out of date")
+    p.set_defaults(func=cmd_export_nlu)
+
+    p = sub.add_parser("serve-actions", help="the Rasa action server on 127.0.0.1 (store loaded first)")
+    p.add_argument("--port", type=int, default=5055)
+    p.set_defaults(func=cmd_serve_actions)
+
+    p = sub.add_parser("run", help="start the action server and Rasa; Ctrl-C stops both")
+    p.set_defaults(func=cmd_run)
     return parser
 
 

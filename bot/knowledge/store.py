@@ -104,6 +104,7 @@ class Verdict:
     conditions: list[ConditionResult]
     missing: list[str]  # profile fields still needed for a definite answer
     citation: str
+    section_id: str
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class MaterialInfo:
     source: str  # document | typical
     citation: str | None
     quote: str | None
+    section_id: str | None = None
     measure_numbers: list[int] = field(default_factory=list)
     subject_types: list[str] = field(default_factory=list)
 
@@ -122,6 +124,7 @@ class FactInfo:
     question: str
     quote: str
     citation: str
+    section_id: str
 
 
 # --- parsing user references ----------------------------------------------------------------------
@@ -139,14 +142,19 @@ def cn_to_int(text: str) -> int | None:
     return (CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (CN_DIGITS.get(ones, 0) if ones else 0)
 
 
+_N = r"([0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
+_MEASURE_REFS = [re.compile(p) for p in (
+    rf"(?:第|措施|条款)\s*{_N}", rf"{_N}\s*(?:条|项|款|号措施|号)",
+)]
+
+
 def parse_measure_number(text: str) -> int | None:
-    """"第5条", "措施五", "第十二项", "5" → the number."""
+    """"第5条", "措施五", "第十二项", "5号措施", "条款7", "5" → the number."""
     text = text.strip()
-    m_ = re.search(r"(?:第|措施)\s*([0-9]{1,2}|[一二两三四五六七八九十]{1,3})|([0-9]{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:条|项|款)",
-                   text)
-    if m_:
-        return cn_to_int(m_.group(1) or m_.group(2))
-    if re.fullmatch(r"[0-9]{1,2}|[一二两三四五六七八九十]{1,3}", text):
+    for pattern in _MEASURE_REFS:
+        if m_ := pattern.search(text):
+            return cn_to_int(m_.group(1))
+    if re.fullmatch(_N, text):
         return cn_to_int(text)
     return None
 
@@ -212,6 +220,14 @@ class PolicyStore:
                 raise KeyError(section_id)
             doc = s.get(m.Document, sec.document_id)
             return citation_text(doc.doc_number or f"《{doc.title}》", sec.id, sec.title)
+
+    def section_containing(self, words: str, doc_id: str | None = None) -> str | None:
+        """The id of the first section (document order) whose text contains ``words``."""
+        doc_id = doc_id or self.document().id
+        target = canonical(words)
+        with self._session() as s:
+            rows = s.scalars(select(m.Section).where(m.Section.document_id == doc_id).order_by(m.Section.ordinal))
+            return next((r.id for r in rows if target and target in canonical(r.text)), None)
 
     def section_text(self, section_id: str) -> str:
         with self._session() as s:
@@ -317,15 +333,25 @@ class PolicyStore:
         reasons: dict[str, list[str]] = {sid: [] for sid in measures}
         score: dict[str, float] = {sid: 0.0 for sid in measures}
         topics = self.topics()
-        for sid, x in measures.items():
-            words = set(x.keywords)
-            for code in x.topics:
-                words.update(topics.get(code, ("", []))[1])
-                words.add(topics.get(code, ("", []))[0])
+        def matched(words: set[str], already: list[str]) -> list[str]:
+            out: list[str] = []
             for w in sorted(words, key=len, reverse=True):
-                if w and canonical(w) in expanded and not any(canonical(w) in canonical(r) for r in reasons[sid]):
-                    reasons[sid].append(w)
-            score[sid] += len(reasons[sid])
+                c = canonical(w)
+                if c and c in expanded and not any(c in canonical(r) for r in [*already, *out]):
+                    out.append(w)
+            return out
+
+        for sid, x in measures.items():
+            own = matched(set(x.keywords), [])
+            topic_words: set[str] = set()
+            for code in x.topics:
+                name, keywords = topics.get(code, ("", []))
+                topic_words.update([name, *keywords])
+            shared = matched(topic_words, own)
+            # The measure's own keywords explain the match best; a topic word shared by the whole fund
+            # (融资 for 5–7) is given only when the measure has none of its own.
+            reasons[sid] = own or shared
+            score[sid] += len(own) + 0.5 * len(shared)
         hits = [h for h in index.search(text, top=8) if h.section_id in measures]
         if hits:
             best = hits[0].score
@@ -355,11 +381,13 @@ class PolicyStore:
             results: list[ConditionResult] = []
             missing: list[str] = []
             subject = profile.get("subject_type")
-            section_ids = []
+            section_ids: list[str] = []
+            first_section = doc.id
             for c in conds:
                 sec = s.get(m.Section, c.section_id)
                 citation = citation_text(doc.ref, c.section_id, sec.title if sec else "")
                 section_ids.append(citation)
+                first_section = first_section if section_ids[1:] else c.section_id
                 if c.applies_to and subject is not None and subject not in c.applies_to:
                     continue  # e.g. the high-tech condition does not apply to a university
                 value = profile.get(c.field)
@@ -386,7 +414,7 @@ class PolicyStore:
         else:
             outcome = "eligible"
         citation = section_ids[0] if section_ids else doc.header_citation
-        return Verdict(outcome, results, sorted(set(missing), key=missing.index), citation)
+        return Verdict(outcome, results, sorted(set(missing), key=missing.index), citation, first_section)
 
     def subject_types(self, doc_id: str | None = None) -> dict[str, tuple[str, list[str]]]:
         doc = self.document(doc_id)
@@ -418,8 +446,8 @@ class PolicyStore:
                 if r.section_id:
                     sec = s.get(m.Section, r.section_id)
                     citation = citation_text(doc.ref, r.section_id, sec.title if sec else "")
-                out.append(MaterialInfo(r.name, r.source, citation, r.quote, list(r.measure_numbers),
-                                        list(r.subject_types)))
+                out.append(MaterialInfo(r.name, r.source, citation, r.quote, r.section_id,
+                                        list(r.measure_numbers), list(r.subject_types)))
         out.sort(key=lambda x: x.source != "document")
         return out
 
@@ -430,7 +458,7 @@ class PolicyStore:
             for r in s.scalars(select(m.Fact).where(m.Fact.document_id == doc.id)):
                 sec = s.get(m.Section, r.section_id)
                 out[r.code] = FactInfo(r.code, r.question, r.quote,
-                                       citation_text(doc.ref, r.section_id, sec.title if sec else ""))
+                                       citation_text(doc.ref, r.section_id, sec.title if sec else ""), r.section_id)
             return out
 
     # document index

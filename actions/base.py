@@ -1,0 +1,89 @@
+"""The shape every policy action shares: injected store, blocking calls off the event loop, polite errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answers import steps
+from actions.knowledge import get_store, get_vocabulary
+from bot.knowledge.store import PolicyStore, StoreNotReady
+from bot.knowledge.vocabulary import Vocabulary
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class PolicyAction(Action, ABC):
+    """Subclasses implement :meth:`answer`; ``run`` adds error handling and closes a stale handoff offer."""
+
+    #: the fallback action sets the offer; every other action withdraws it
+    keeps_handoff_offer = False
+
+    def __init__(self, store: PolicyStore | None = None, vocabulary: Vocabulary | None = None) -> None:
+        self._store = store
+        self._vocabulary = vocabulary
+
+    @property
+    def store(self) -> PolicyStore:
+        return self._store or get_store()
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return self._vocabulary or get_vocabulary()
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking store query in a worker thread so other conversations keep flowing."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    @abstractmethod
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        """The action's reply and events."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        try:
+            events = await self.answer(dispatcher, tracker, domain)
+        except StoreNotReady:
+            log.exception("policy store not ready")
+            dispatcher.utter_message(text="政策库正在准备中，请稍后再试，或转人工咨询。", buttons=steps("human"))
+            events = []
+        if not self.keeps_handoff_offer and tracker.get_slot("handoff_offered"):
+            events.append(SlotSet("handoff_offered", False))
+        return events
+
+    # entity helpers ------------------------------------------------------------------------------
+
+    def latest(self, tracker: Tracker, entity: str) -> str | None:
+        """The code of an entity in the latest message, else in the user's text, else None."""
+        for value in tracker.get_latest_entity_values(entity):
+            code = self.vocabulary.code(entity, str(value))
+            if code:
+                return code
+        text = tracker.latest_message.get("text") or ""
+        if text.startswith("/"):
+            return None
+        found = self.vocabulary.find(text, entity)
+        return found[0].value if found else None
+
+    def current(self, tracker: Tracker, entity: str, slot: str | None = None) -> str | None:
+        """The latest message's value, else the slot's (what the conversation is about)."""
+        value = self.latest(tracker, entity)
+        if value:
+            return value
+        slot_value = tracker.get_slot(slot or entity)
+        return self.vocabulary.code(entity, str(slot_value)) if slot_value else None
+
+
+def user_text(tracker: Tracker) -> str:
+    text = tracker.latest_message.get("text") or ""
+    return "" if text.startswith("/") else text

@@ -1,0 +1,141 @@
+"""Route a need to a fund and measures; list and describe funds and measures."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answers import button, say, shorten, steps
+from actions.base import PolicyAction, user_text
+from bot.knowledge.store import FundInfo, MeasureInfo
+
+
+def measure_button(m: MeasureInfo) -> dict[str, str]:
+    return button(f"第{m.number}条详情", "ask_measure", measure=str(m.number))
+
+
+def fund_label(f: FundInfo) -> str:
+    return f"【{f.short_name}】"
+
+
+class ActionRecommendFund(PolicyAction):
+    """Pick the support fund and measures that match the user's need, citing the measures."""
+
+    def name(self) -> str:
+        return "action_recommend_fund"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        need = user_text(tracker)
+        if not need:
+            dispatcher.utter_message(response="utter_ask_need")
+            return []
+        match = await self.call(self.store.match_need, need)
+        if match is None:
+            hits = await self.call(self.store.search, need, 1)
+            if hits:
+                return [*await self._answer_from_hit(dispatcher, need, hits[0]), SlotSet("need_text", need)]
+            dispatcher.utter_message(
+                text="没有找到和您的需求直接对应的措施。可以说得具体些（比如融资、人才、专利、孵化器、出海），或看看全部资金。",
+                buttons=steps("funds", "human"))
+            return [SlotSet("need_text", need), SlotSet("unanswered_question", need)]
+        fund = match.fund
+        lines = [f"根据您的需求，对口的是{fund_label(fund)}支持资金（《{fund.name}》），相关措施："]
+        for m in match.measures:
+            why = "、".join(match.reasons.get(m.number, [])[:3])
+            lines.append(f"· 第{m.number}条 {m.title}" + (f"（对应“{why}”）" if why else ""))
+        lines.append("文件未写明支持金额和申报时间，以该资金管理办法和申报指南为准。")
+        buttons = [*(measure_button(m) for m in match.measures[:3]), *steps("eligibility", "materials")]
+        say(dispatcher, "\n".join(lines),
+            citations=[(m.citation, shorten(m.text, 300), m.section_id) for m in match.measures],
+            buttons=buttons)
+        return [SlotSet("need_text", need), SlotSet("suggested_fund", fund.code), SlotSet("fund", fund.code),
+                SlotSet("suggested_measures", [m.number for m in match.measures])]
+
+    async def _answer_from_hit(self, dispatcher: CollectingDispatcher, need: str, hit) -> list[EventType]:  # type: ignore[no-untyped-def]
+        measure = await self.call(self.store.measure, hit.title)
+        if measure is None or measure.fund_code is None:
+            say(dispatcher, f"文件中与此最相关的内容：\n「{shorten(hit.text)}」",
+                citations=[(hit.citation, hit.text, hit.section_id)], buttons=steps("funds", "human"))
+            return []
+        fund = await self.call(self.store.fund, measure.fund_code)
+        say(dispatcher,
+            f"最相关的是第{measure.number}条“{measure.title}”，属于{fund_label(fund)}支持资金（《{fund.name}》）。\n"
+            f"「{shorten(measure.text)}」",
+            citations=[(measure.citation, measure.text, measure.section_id)],
+            buttons=[*steps("eligibility", "materials")])
+        return [SlotSet("suggested_fund", fund.code), SlotSet("fund", fund.code),
+                SlotSet("suggested_measures", [measure.number])]
+
+
+class ActionListFunds(PolicyAction):
+    def name(self) -> str:
+        return "action_list_funds"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        funds = await self.call(self.store.funds)
+        doc = await self.call(self.store.document)
+        total = sum(len(f.measures) for f in funds)
+        lines = [f"{doc.ref}设立{len(funds)}项支持资金，共{total}条措施："]
+        for i, f in enumerate(funds, 1):
+            numbers = [m.number for m in f.measures]
+            span = f"第{numbers[0]}–{numbers[-1]}条" if len(numbers) > 1 else f"第{numbers[0]}条"
+            lines.append(f"{i}. {f.short_name}（{span}）")
+        lines.append("想了解哪一项？")
+        say(dispatcher, "\n".join(lines), citations=[(f.citation, f"制定实施《{f.name}》", f.section_id) for f in funds],
+            buttons=[button(f.short_name, "ask_fund", fund=f.code) for f in funds])
+        return []
+
+
+class ActionDescribeFund(PolicyAction):
+    def name(self) -> str:
+        return "action_describe_fund"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        code = self.current(tracker, "fund")
+        fund = await self.call(self.store.fund, code) if code else None
+        if fund is None:
+            return await ActionListFunds(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        measures = "；".join(f"第{m.number}条 {m.title}" for m in fund.measures)
+        text = (f"{fund_label(fund)}依据《{fund.name}》，{shorten(self._purpose(fund.intro), 90)}\n"
+                f"包括：{measures}。")
+        say(dispatcher, text, citations=[(fund.citation, fund.intro, fund.section_id)],
+            buttons=[*(measure_button(m) for m in fund.measures[:3]), *steps("eligibility", "materials")])
+        return [SlotSet("fund", fund.code)]
+
+    @staticmethod
+    def _purpose(intro: str) -> str:
+        """The intro without the "制定实施《…》，" clause, which the answer already names."""
+        head, sep, rest = intro.partition("》")
+        return rest.lstrip("，,") if sep and head.startswith("制定实施") else intro
+
+
+class ActionDescribeMeasure(PolicyAction):
+    def name(self) -> str:
+        return "action_describe_measure"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        number = self.latest(tracker, "measure")
+        measure = await self.call(self.store.measure, int(number)) if number else None
+        if measure is None and (text := user_text(tracker)):
+            measure = await self.call(self.store.measure, text)
+            if measure is None:
+                hits = [h for h in await self.call(self.store.search, text, 3) if h.section_id.count("/") == 3]
+                measure = await self.call(self.store.measure, hits[0].title) if hits else None
+        if measure is None and number is None and (slot := tracker.get_slot("measure")):
+            measure = await self.call(self.store.measure, str(slot))
+        if measure is None:
+            count = len(await self.call(self.store.measures))
+            dispatcher.utter_message(
+                text=f"文件共有{count}条措施（第1–{count}条），没有找到您说的这一条。可以说“第5条”或措施名称。",
+                buttons=steps("funds"))
+            return []
+        text = f"第{measure.number}条 {measure.title}（属{measure.fund_name}资金）：\n{measure.text}"
+        say(dispatcher, text, citations=[(measure.citation, measure.text, measure.section_id)],
+            buttons=steps("eligibility", "materials"))
+        return [SlotSet("measure", str(measure.number)), SlotSet("fund", measure.fund_code)]

@@ -1,0 +1,78 @@
+"""Ask for a person: mark the conversation for handoff with a summary of what the bot knows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answers import custom
+from actions.base import PolicyAction
+from actions.eligibility import SUBJECT_NAMES, profile_of
+
+REGISTRATION_NAMES = {"zgc": "中关村示范区", "beijing_other": "北京其他区", "outside": "北京以外"}
+HIGHTECH_NAMES = {"national": "国家高新技术企业", "zgc": "中关村高新技术企业", "none": "非高新技术企业"}
+
+
+def handoff_summary(tracker: Tracker) -> dict[str, Any]:
+    """What the helpdesk needs at a glance: profile, need, suggestions, verdict, materials, open question."""
+    profile = profile_of(tracker)
+    return {
+        "profile": {
+            "subject_type": SUBJECT_NAMES.get(profile["subject_type"] or "", None),
+            "registration": REGISTRATION_NAMES.get(profile["registration"] or "", None),
+            "hightech": HIGHTECH_NAMES.get(profile["hightech"] or "", None),
+        },
+        "need": tracker.get_slot("need_text"),
+        "suggested_fund": tracker.get_slot("suggested_fund"),
+        "suggested_measures": tracker.get_slot("suggested_measures") or [],
+        "eligibility": tracker.get_slot("eligibility_verdict"),
+        "materials_shown": tracker.get_slot("materials_shown") or [],
+        "unanswered_question": tracker.get_slot("unanswered_question"),
+    }
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    p = summary["profile"]
+    parts = [f"主体：{p['subject_type'] or '未知'}", f"注册地：{p['registration'] or '未知'}",
+             f"高新资质：{p['hightech'] or '未知'}"]
+    if summary["need"]:
+        parts.append(f"需求：{summary['need']}")
+    if summary["suggested_fund"]:
+        measures = "、".join(f"第{n}条" for n in summary["suggested_measures"])
+        parts.append(f"推荐资金：{summary['suggested_fund']}" + (f"（{measures}）" if measures else ""))
+    if summary["eligibility"]:
+        parts.append(f"资格初判：{summary['eligibility'].get('outcome')}")
+    if summary["unanswered_question"]:
+        parts.append(f"未解答问题：{summary['unanswered_question']}")
+    return "；".join(parts)
+
+
+class ActionRequestHandoff(PolicyAction):
+    def name(self) -> str:
+        return "action_request_handoff"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        summary = handoff_summary(tracker)
+        text = summary_text(summary)
+        dispatcher.utter_message(
+            text="好的，已为您转人工，工作人员会尽快接入。已把您的情况整理给工作人员，不用重复说明。"
+                 "着急的话也可以拨打12345市民服务热线。")
+        custom(dispatcher, {"type": "handoff", "summary": summary, "summary_text": text})
+        return [SlotSet("handoff_requested", True), SlotSet("handoff_summary", text)]
+
+
+class ActionDeclineHandoff(PolicyAction):
+    def name(self) -> str:
+        return "action_decline_handoff"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_handoff_declined")
+        return []
+
+

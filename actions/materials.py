@@ -1,0 +1,55 @@
+"""Materials to prepare for a fund or a measure: what the document states, apart from what is only typical."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answers import GUIDE_HINT, button, custom, say, steps
+from actions.base import PolicyAction
+from actions.eligibility import profile_of
+
+
+class ActionListMaterials(PolicyAction):
+    def name(self) -> str:
+        return "action_list_materials"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        number = self.latest(tracker, "measure")
+        fund_code = self.latest(tracker, "fund")
+        measure = await self.call(self.store.measure, int(number)) if number else None
+        if measure and not fund_code:
+            fund_code = measure.fund_code
+        fund_code = fund_code or tracker.get_slot("fund") or tracker.get_slot("suggested_fund")
+        fund = await self.call(self.store.fund, fund_code) if fund_code else None
+        if fund is None:
+            funds = await self.call(self.store.funds)
+            dispatcher.utter_message(text="您想申报哪项资金？不同资金要准备的材料不同。",
+                                     buttons=[button(f.short_name, "ask_materials", fund=f.code) for f in funds])
+            return []
+        subject = profile_of(tracker)["subject_type"]
+        items = await self.call(self.store.materials, fund.code, measure.number if measure else None, subject)
+        stated = [i for i in items if i.source == "document"]
+        typical = [i for i in items if i.source == "typical"]
+        target = f"第{measure.number}条“{measure.title}”" if measure else f"【{fund.short_name}】资金"
+        lines = [f"申报{target}，建议准备："]
+        if stated:
+            lines.append("文件规定或明确要求的：")
+            lines += [f"☐ {i.name}" for i in stated]
+        if typical:
+            lines.append("常见材料（文件未规定，请以官方申报指南为准）：")
+            lines += [f"☐ {i.name}" for i in typical]
+        lines.append(GUIDE_HINT)
+        say(dispatcher, "\n".join(lines),
+            citations=[(i.citation, i.quote, i.section_id or "") for i in stated if i.citation and i.quote],
+            buttons=steps("eligibility", "human"))
+        custom(dispatcher, {
+            "type": "materials",
+            "fund": fund.short_name,
+            "measure": measure.number if measure else None,
+            "items": [{"name": i.name, "source": i.source, "citation": i.citation} for i in items],
+        })
+        return [SlotSet("fund", fund.code), SlotSet("materials_shown", [i.name for i in items])]

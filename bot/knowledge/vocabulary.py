@@ -1,0 +1,168 @@
+"""Entity vocabulary: users' words for profile facts, topics, funds and document facts → codes.
+
+One table (``entities`` in ``policy_corpus/lexicon.yml`` plus each document's fund names) serves both the NLU
+(exported as regexes and synonyms to ``data/nlu/entities.yml``) and the actions, which map any entity text,
+or a whole message the NLU did not annotate, to codes with :meth:`Vocabulary.find`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.knowledge.corpus import LEXICON_NAME, KNOWLEDGE_NAME, document_dirs
+from bot.knowledge.store import parse_measure_number
+
+HIGHTECH_NONE = "none"
+MEASURE_PATTERN = (r"(?:第\s*(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:条|项|款|点)?"
+                   r"|措施\s*(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
+                   r"|(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})\s*号措施"
+                   r"|条款\s*[0-9]{1,2})")
+
+
+@dataclass(frozen=True)
+class Match:
+    entity: str
+    value: str
+    start: int
+    end: int
+    text: str
+
+
+class Vocabulary:
+    def __init__(self, entities: dict[str, dict[str, list[str]]], negations: list[str],
+                 not_followed_by: dict[str, list[str]], other_policies: list[str] | None = None) -> None:
+        self.entities = entities
+        #: policies users ask about that the corpus does not cover (专精特新, 加计扣除 …)
+        self.other_policies = sorted(other_policies or [], key=len, reverse=True)
+        self.negations = sorted(negations, key=len, reverse=True)
+        self.not_followed_by = not_followed_by
+
+    @classmethod
+    def from_corpus(cls, corpus_dir: Path) -> Vocabulary:
+        data: dict[str, Any] = yaml.safe_load((corpus_dir / LEXICON_NAME).read_text(encoding="utf-8")) or {}
+        entities = {name: {code: list(words) for code, words in table.items()}
+                    for name, table in (data.get("entities") or {}).items()}
+        funds: dict[str, list[str]] = {}
+        for folder in document_dirs(corpus_dir):
+            path = folder / KNOWLEDGE_NAME
+            if not path.exists():
+                continue
+            knowledge = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for fund in knowledge.get("funds") or []:
+                words = funds.setdefault(fund["code"], [])
+                words.extend([f"{fund['short_name']}资金", fund["short_name"], *fund.get("aliases", [])])
+        entities["fund"] = funds
+        return cls(entities, list(data.get("negations") or []), dict(data.get("not_followed_by") or {}),
+                   list(data.get("other_policies") or []))
+
+    def other_policy_in(self, text: str) -> str | None:
+        lowered = text.lower()
+        return next((t for t in self.other_policies if t.lower() in lowered), None)
+
+    def _surface_pattern(self, word: str) -> str:
+        escaped = re.escape(word)
+        blocked = self.not_followed_by.get(word)
+        if blocked:
+            escaped += "(?!" + "|".join(re.escape(b) for b in blocked) + ")"
+        return escaped
+
+    def surfaces(self, entity: str) -> list[tuple[str, str]]:
+        """(surface, code) pairs, longest surface first."""
+        pairs = [(w, code) for code, words in self.entities.get(entity, {}).items() for w in words]
+        return sorted(pairs, key=lambda p: (-len(p[0]), p[0]))
+
+    def negated_hightech_pattern(self) -> str:
+        terms = "|".join(re.escape(w) for w, _ in self.surfaces("hightech"))
+        negs = "|".join(re.escape(n) for n in self.negations)
+        return f"(?:{negs})(?:认定|评上|拿到|通过|获得|取得|申请到|属于|是)?(?:的)?(?:{terms})"
+
+    def pattern(self, entity: str) -> str:
+        """One regex for an entity: alternatives longest first, with the not-followed-by guards."""
+        alternatives = [self._surface_pattern(w) for w, _ in self.surfaces(entity)]
+        if entity == "hightech":
+            alternatives.insert(0, self.negated_hightech_pattern())
+        if entity == "measure":
+            return MEASURE_PATTERN
+        return "(?:" + "|".join(alternatives) + ")"
+
+    @cached_property
+    def _compiled(self) -> dict[str, re.Pattern[str]]:
+        names = [*self.entities, "measure"]
+        return {name: re.compile(self.pattern(name), re.IGNORECASE) for name in names}
+
+    def code(self, entity: str, text: str) -> str | None:
+        """The code for one entity text ("国高" → national, "不是国高" → none, "第五条" → "5")."""
+        text = text.strip()
+        if entity == "measure":
+            number = parse_measure_number(text)
+            return str(number) if number is not None else None
+        table = self.entities.get(entity, {})
+        if text in table:
+            return text
+        if entity == "hightech" and re.fullmatch(self.negated_hightech_pattern(), text, re.IGNORECASE):
+            return HIGHTECH_NONE
+        for surface, code in self.surfaces(entity):
+            if surface.lower() == text.lower():
+                return code
+        found = self.find(text, entity)
+        return found[0].value if found else None
+
+    def find(self, text: str, entity: str) -> list[Match]:
+        """Every mention of an entity in a text, with its code."""
+        out = []
+        for m in self._compiled[entity].finditer(text):
+            value = self.code(entity, m.group(0)) if entity == "measure" else self._code_of_surface(entity, m.group(0))
+            if value:
+                out.append(Match(entity, value, m.start(), m.end(), m.group(0)))
+        return out
+
+    def _code_of_surface(self, entity: str, surface: str) -> str | None:
+        if entity == "hightech" and re.fullmatch(self.negated_hightech_pattern(), surface, re.IGNORECASE):
+            return HIGHTECH_NONE
+        for word, code in self.surfaces(entity):
+            if word.lower() == surface.lower():
+                return code
+        return None
+
+    def synonyms(self) -> dict[str, list[str]]:
+        """code → surfaces, for the NLU's EntitySynonymMapper (a surface maps to one code across entities)."""
+        seen: dict[str, str] = {}
+        out: dict[str, list[str]] = {}
+        for entity in self.entities:
+            for surface, code in self.surfaces(entity):
+                key = surface.lower()
+                if key in seen or surface == code:
+                    continue
+                seen[key] = code
+                out.setdefault(code, []).append(surface)
+        return out
+
+    def conflicts(self) -> list[str]:
+        """Surfaces that map to different codes (the NLU's synonym table cannot hold both)."""
+        codes: dict[str, set[tuple[str, str]]] = {}
+        for entity in self.entities:
+            for surface, code in self.surfaces(entity):
+                codes.setdefault(surface.lower(), set()).add((entity, code))
+        return sorted(f"{s}: {sorted(v)}" for s, v in codes.items() if len({c for _, c in v}) > 1)
+
+
+def export_nlu(vocab: Vocabulary) -> str:
+    """The Rasa NLU file with one regex per entity and the synonym table."""
+    lines = [
+        "# Generated by `python -m bot export-nlu` from policy_corpus/lexicon.yml and the funds of each",
+        "# knowledge.yml. Do not edit by hand: edit those files and run `make train` (a test checks it is current).",
+        'version: "3.1"',
+        "nlu:",
+    ]
+    for entity in [*vocab.entities, "measure"]:
+        lines += [f"- regex: {entity}", "  examples: |", f"    - {vocab.pattern(entity)}"]
+    for code, surfaces in sorted(vocab.synonyms().items()):
+        lines += [f"- synonym: {code}", "  examples: |"]
+        lines += [f"    - {s}" for s in surfaces]
+    return "\n".join(lines) + "\n"

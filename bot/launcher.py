@@ -1,0 +1,192 @@
+"""Start and stop the bot's servers: the action server and Rasa (and, from the gateway issue on, the gateway).
+
+Used by `make run` (foreground until Ctrl-C), by the end-to-end tests (one set of servers per test session)
+and by the benchmarks. Everything binds to 127.0.0.1; Rasa's HTTP API is protected by a token.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.settings import PROJECT_DIR
+
+log = logging.getLogger(__name__)
+VAR = PROJECT_DIR / "var"
+
+
+def rasa_bin() -> str:
+    return str(Path(sys.executable).parent / "rasa")
+
+
+def api_token() -> str:
+    """RASA_TOKEN from the environment, else one generated once and kept in var/ (not committed)."""
+    if token := os.environ.get("RASA_TOKEN"):
+        return token
+    path = VAR / "rasa_token"
+    if not path.exists():
+        VAR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    model: Path = PROJECT_DIR / "models"
+    log_dir: Path = VAR / "logs"
+    tracker_store_url: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{self.host}:{self.action_port}"
+
+    def env(self) -> dict[str, str]:
+        tracker = self.tracker_store_url or os.environ.get("TRACKER_STORE_URL") or f"sqlite:///{VAR / 'tracker.db'}"
+        env = {
+            **os.environ,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "SANIC_HOST": self.host,
+            "ACTION_ENDPOINT_URL": f"{self.action_url}/webhook",
+            "TRACKER_STORE_DIALECT": tracker.split(":", 1)[0].split("+", 1)[0],
+            "TRACKER_STORE_URL": tracker,
+            "LOCK_STORE_TYPE": os.environ.get("LOCK_STORE_TYPE", "in_memory"),
+            "LOCK_STORE_URL": os.environ.get("LOCK_STORE_URL", ""),
+            "PYTHONPATH": str(PROJECT_DIR),
+            **self.extra_env,
+        }
+        return env
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> float:
+    """Wait until GET url answers 200; return the seconds it took. Fails fast if the process died."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return time.perf_counter() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
+
+
+class Servers:
+    """The action server and Rasa as child processes, logging to var/logs/."""
+
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig()
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.token = api_token()
+        self.startup_seconds: dict[str, float] = {}
+
+    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+        self.config.log_dir.mkdir(parents=True, exist_ok=True)
+        out = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=self.config.env(), stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def start(self, timeout: float = 180) -> None:
+        c = self.config
+        started = time.perf_counter()
+        actions = self._spawn("actions", [sys.executable, "-m", "bot", "serve-actions", "--port", str(c.action_port)])
+        rasa = self._spawn("rasa", [
+            rasa_bin(), "run", "--model", str(c.model), "--enable-api", "--auth-token", self.token,
+            "--interface", c.host, "--port", str(c.rasa_port), "--endpoints", "endpoints.yml",
+            "--credentials", "credentials.yml", "--cors", "http://127.0.0.1:*",
+        ])
+        try:
+            wait_http(f"{c.action_url}/health", timeout, actions)
+            self.startup_seconds["actions"] = time.perf_counter() - started
+            wait_http(f"{c.rasa_url}/", timeout, rasa)
+            self.startup_seconds["rasa"] = time.perf_counter() - started
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.procs.clear()
+
+    def pids(self) -> dict[str, int]:
+        return {name: p.pid for name, p in self.procs.items()}
+
+    def __enter__(self) -> Servers:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_actions(port: int) -> None:
+    """The rasa_sdk action server on 127.0.0.1, with the store and index loaded before it listens."""
+    os.environ.setdefault("SANIC_HOST", "127.0.0.1")
+    from actions.knowledge import warm_up
+    from rasa_sdk import endpoint
+
+    warm_up()
+    endpoint.run("actions", port=port, cors_origins=None)
+
+
+def run_foreground(config: ServerConfig | None = None) -> int:
+    servers = Servers(config)
+    print("starting the action server and Rasa (logs in var/logs/) …", flush=True)
+    started = time.perf_counter()
+    servers.start()
+    c = servers.config
+    print(f"ready in {time.perf_counter() - started:.1f}s", flush=True)
+    print(f"  Rasa REST:   POST {c.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"你好\"}}")
+    print(f"  Rasa API:    {c.rasa_url} (token in var/rasa_token or RASA_TOKEN)")
+    print(f"  actions:     {c.action_url}")
+    print("Ctrl-C stops everything.", flush=True)
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stop:
+            for name, proc in servers.procs.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited with code {proc.returncode}; see var/logs/{name}.log", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+    finally:
+        print("stopping …", flush=True)
+        servers.stop()
+    return 0
