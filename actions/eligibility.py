@@ -24,7 +24,7 @@ VALID = {
     "registration": {"zgc", "beijing_other", "outside"},
     "hightech": {"national", "zgc", "none", "certified"},
 }
-_DONT_KNOW = re.compile(r"不(确定|知道|清楚)|没数|不了解|说不好|搞不清")
+_DONT_KNOW = re.compile(r"不太?(确定|知道|清楚|了解)|没数|说不好|搞不清|不记得")
 _BEIJING_HINT = ("中关村示范区实行“一区多园”，北京各区都有示范区的园区，但不是全区都在范围内。"
                  "请确认注册地址是否在示范区范围内（可查营业执照地址或问所在园区）。")
 ICONS = {"met": "✅", "not_met": "❌", "unknown": "❓", "reference": "⚠️"}
@@ -64,7 +64,7 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def _from_text(self, tracker: Tracker, slot: str) -> dict[str, Any]:
         text = user_text(tracker)
-        if not text or tracker.get_latest_entity_values(slot):
+        if not text or list(tracker.get_latest_entity_values(slot)):
             return {}
         found = self.vocabulary.find(text, slot)
         if found:

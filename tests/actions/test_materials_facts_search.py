@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from actions.facts import ActionAnswerDocFact, ActionAnswerOtherPolicy, ActionAnswerUnstated
+from actions.handoff import ActionRequestHandoff
+from actions.materials import ActionListMaterials
+from actions.policy_search import ActionFallback, ActionSearchPolicy
+
+from .conftest import customs, slot_events, texts
+
+
+def ent(entity: str, value: str) -> dict[str, object]:
+    return {"entity": entity, "value": value, "start": 0, "end": 1}
+
+
+async def test_materials_for_the_suggested_fund_separate_sources(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("申请要准备什么材料", "ask_materials", slots={"suggested_fund": "finance"})
+    events = await ActionListMaterials(store, vocabulary).run(dispatcher, tracker, {})
+    text = texts(dispatcher)
+    stated, typical = text.split("常见材料（文件未规定，请以官方申报指南为准）：")
+    assert "文件规定或明确要求的：" in stated and "诚信承诺" in stated and "高新技术企业资质证明" in stated
+    assert "项目申报书" in typical and "项目申报书" not in stated
+    assert "依据：京科发〔2022〕4号 三（一）" in text
+    items = customs(dispatcher, "materials")[0]["items"]
+    assert {i["source"] for i in items} == {"document", "typical"}
+    assert all(i["citation"] for i in items if i["source"] == "document")
+    assert all(i["citation"] is None for i in items if i["source"] == "typical")
+    assert slot_events(events)["materials_shown"]
+
+
+async def test_materials_for_a_measure(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("第11条要什么材料", "ask_materials", entities=[ent("measure", "11")])
+    await ActionListMaterials(store, vocabulary).run(dispatcher, tracker, {})
+    text = texts(dispatcher)
+    assert "第11条“加大高层次人才引进和培养力度”" in text and "高聚工程" in text
+
+
+async def test_materials_without_a_fund_ask_which(store, vocabulary, dispatcher, make_tracker):
+    await ActionListMaterials(store, vocabulary).run(dispatcher, make_tracker("要准备啥材料", "ask_materials"), {})
+    assert "哪项资金" in texts(dispatcher)
+    assert len(dispatcher.messages[0]["buttons"]) == 5
+
+
+async def test_a_university_is_not_asked_for_a_high_tech_certificate(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("材料", "ask_materials", slots={"fund": "ecosystem", "subject_type": "university"})
+    await ActionListMaterials(store, vocabulary).run(dispatcher, tracker, {})
+    assert "高新技术企业资质证明" not in texts(dispatcher)
+
+
+async def test_doc_number_issuers_dates_and_repeals(store, vocabulary, make_tracker):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    expected = {
+        "doc_number": ("京科发〔2022〕4号", "京科发〔2022〕4号（正文前言）"),
+        "issuers": ("北京市科学技术委员会、中关村科技园区管理委员会", "（正文前言）"),
+        "issue_date": ("2022年6月10日", "（正文前言）"),
+        "effective_date": ("自印发之日起施行，即2022年6月10日", "三（二）"),
+        "repealed": ("中科园发〔2019〕11号", "三（二）"),
+    }
+    for fact, (answer, citation) in expected.items():
+        d = CollectingDispatcher()
+        await ActionAnswerDocFact(store, vocabulary).run(d, make_tracker("?", "ask_doc_fact",
+                                                                         entities=[ent("fact", fact)]), {})
+        assert answer in texts(d) and citation in texts(d), fact
+
+
+async def test_curated_facts_are_quoted(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("钱从哪来", "ask_doc_fact", entities=[ent("fact", "funding_source")])
+    await ActionAnswerDocFact(store, vocabulary).run(dispatcher, tracker, {})
+    assert "支持资金由市级财政资金安排" in texts(dispatcher) and "三（一）" in texts(dispatcher)
+
+
+async def test_amounts_are_not_invented(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("科技金融资金最多补多少钱", "ask_unstated", entities=[ent("fund", "finance")])
+    events = await ActionAnswerUnstated(store, vocabulary).run(dispatcher, tracker, {})
+    text = texts(dispatcher)
+    assert "没有规定支持金额" in text and "促进科技金融深度融合发展支持资金管理办法" in text and "12345" in text
+    assert not any(ch.isdigit() for ch in text.replace("12345", "").replace("〔2022〕4", ""))
+    assert slot_events(events)["unanswered_question"] == "科技金融资金最多补多少钱"
+
+
+async def test_other_policies_are_named_and_not_answered(store, vocabulary, dispatcher, make_tracker):
+    await ActionAnswerOtherPolicy(store, vocabulary).run(dispatcher, make_tracker("专精特新有补贴吗", "ask_other_policy"), {})
+    text = texts(dispatcher)
+    assert "没有涉及“专精特新”" in text and "12345" in text
+
+
+async def test_policy_question_quotes_the_passage(store, vocabulary, dispatcher, make_tracker):
+    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker("概念验证平台是干啥的", "ask_policy_question"), {})
+    text = texts(dispatcher)
+    assert "「" in text and "第12条" in text
+    assert customs(dispatcher, "citations")[0]["items"][0]["section_id"] == "zgc-2022/二/（四）/12"
+
+
+async def test_fallback_first_answers_from_the_index_then_offers_a_person(store, vocabulary, dispatcher, make_tracker):
+    first = make_tracker("孵化器咋弄", "nlu_fallback")
+    events = await ActionFallback(store, vocabulary).run(dispatcher, first, {})
+    assert "第9条" in texts(dispatcher) and "handoff_offered" not in slot_events(events)
+    second = make_tracker("嗯那个呢", "nlu_fallback", events=[
+        {"event": "user", "text": "孵化器咋弄"}, {"event": "action", "name": "action_fallback"},
+        {"event": "action", "name": "action_listen"}, {"event": "user", "text": "嗯那个呢"}])
+    dispatcher.messages.clear()
+    events = await ActionFallback(store, vocabulary).run(dispatcher, second, {})
+    assert "需要转人工吗" in texts(dispatcher)
+    assert slot_events(events)["handoff_offered"] is True
+
+
+async def test_fallback_without_a_good_passage_asks_with_buttons(store, vocabulary, dispatcher, make_tracker):
+    await ActionFallback(store, vocabulary).run(dispatcher, make_tracker("啊啊啊", "nlu_fallback"), {})
+    assert "您是想" in texts(dispatcher) and len(dispatcher.messages[0]["buttons"]) == 4
+
+
+async def test_handoff_marks_the_conversation_with_a_summary(store, vocabulary, dispatcher, make_tracker):
+    slots = {"subject_type": "enterprise", "registration": "zgc", "hightech": "none", "need_text": "想融资",
+             "suggested_fund": "finance", "suggested_measures": [5, 6, 7], "handoff_offered": True,
+             "eligibility_verdict": {"outcome": "not_eligible"}, "unanswered_question": "最多补多少"}
+    events = await ActionRequestHandoff(store, vocabulary).run(dispatcher, make_tracker("转人工", "request_human",
+                                                                                       slots=slots), {})
+    slots_set = slot_events(events)
+    assert slots_set["handoff_requested"] is True and slots_set["handoff_offered"] is False
+    summary = slots_set["handoff_summary"]
+    assert "主体：企业" in summary and "推荐资金：finance（第5条、第6条、第7条）" in summary and "最多补多少" in summary
+    card = customs(dispatcher, "handoff")[0]["summary"]
+    assert card["profile"]["hightech"] == "非高新技术企业" and card["eligibility"]["outcome"] == "not_eligible"
+    assert "工作人员" in texts(dispatcher)
