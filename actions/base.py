@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import steps
 from actions.knowledge import get_store, get_vocabulary
 from bot.knowledge.store import PolicyStore, StoreNotReady
-from bot.knowledge.vocabulary import Vocabulary
+from bot.knowledge.vocabulary import Vocabulary, preferred
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,15 +65,11 @@ class PolicyAction(Action, ABC):
 
     def latest(self, tracker: Tracker, entity: str) -> str | None:
         """The code of an entity in the latest message, else in the user's text, else None."""
-        for value in tracker.get_latest_entity_values(entity):
-            code = self.vocabulary.code(entity, str(value))
-            if code:
-                return code
+        codes = [self.vocabulary.code(entity, str(v)) for v in tracker.get_latest_entity_values(entity)]
+        if code := preferred(entity, [c for c in codes if c]):
+            return code
         text = tracker.latest_message.get("text") or ""
-        if text.startswith("/"):
-            return None
-        found = self.vocabulary.find(text, entity)
-        return found[0].value if found else None
+        return None if text.startswith("/") else self.vocabulary.best(text, entity)
 
     def current(self, tracker: Tracker, entity: str, slot: str | None = None) -> str | None:
         """The latest message's value, else the slot's (what the conversation is about)."""

@@ -15,7 +15,7 @@ from actions.answers import button, say, steps
 from actions.base import PolicyAction, user_text
 from actions.knowledge import get_vocabulary
 from bot.knowledge.store import Verdict
-from bot.knowledge.vocabulary import Vocabulary
+from bot.knowledge.vocabulary import Vocabulary, preferred
 
 UNKNOWN = "unknown"
 PROFILE = ("subject_type", "registration", "hightech")
@@ -66,9 +66,8 @@ class ValidateEligibilityForm(FormValidationAction):
         text = user_text(tracker)
         if not text or list(tracker.get_latest_entity_values(slot)):
             return {}
-        found = self.vocabulary.find(text, slot)
-        if found:
-            return {slot: found[0].value}
+        if found := self.vocabulary.best(text, slot):
+            return {slot: found}
         if tracker.get_slot("requested_slot") != slot:
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -99,14 +98,10 @@ class ValidateEligibilityForm(FormValidationAction):
     def _code(self, slot: str, value: Any) -> str | None:
         if value is None:
             return None
-        if isinstance(value, list):
-            value = value[-1] if value else None
-            if value is None:
-                return None
-        value = str(value)
-        if value == UNKNOWN or value in VALID[slot]:
-            return value
-        return self.vocabulary.code(slot, value)
+        values = value if isinstance(value, list) else [value]
+        codes = [str(v) if str(v) == UNKNOWN or str(v) in VALID[slot] else self.vocabulary.code(slot, str(v))
+                 for v in values]
+        return preferred(slot, [c for c in codes if c])
 
     async def validate_subject_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> dict[str, Any]:

@@ -129,6 +129,7 @@ def cmd_export_nlu(args: argparse.Namespace, settings: Settings) -> int:
 
     corpus_dir = Path(args.corpus or settings.corpus_dir)
     vocab = Vocabulary.from_corpus(corpus_dir)
+    learned = vocab.learn(PROJECT_DIR / "data" / "nlu")
     if conflicts := vocab.conflicts():
         _err("a word maps to two codes; the NLU synonym table cannot hold both:")
         for c in conflicts:
@@ -152,8 +153,17 @@ def cmd_export_nlu(args: argparse.Namespace, settings: Settings) -> int:
     userdict = PROJECT_DIR / "var" / "jieba" / "userdict.txt"
     userdict.parent.mkdir(parents=True, exist_ok=True)
     userdict.write_text("".join(f"{t} 2000\n" for t in terms if len(t) > 1 and " " not in t), encoding="utf-8")
-    _err(f"wrote {target.relative_to(PROJECT_DIR)} and {userdict.relative_to(PROJECT_DIR)} ({len(terms)} terms)")
+    _err(f"wrote {target.relative_to(PROJECT_DIR)} ({learned} entity words learned from the training examples) "
+         f"and {userdict.relative_to(PROJECT_DIR)} ({len(terms)} terms)")
     return 0
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Export the NLU vocabulary, then `rasa train` (Rasa skips training when nothing changed)."""
+    from bot.training import train
+
+    code = cmd_export_nlu(argparse.Namespace(corpus=None, check=False), settings)
+    return code or train(config=args.config, name=args.name, out=args.out, force=args.force)
 
 
 def cmd_serve_actions(args: argparse.Namespace, settings: Settings) -> int:
@@ -210,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus")
     p.add_argument("--check", action="store_true", help="fail if data/nlu/entities.yml is out of date")
     p.set_defaults(func=cmd_export_nlu)
+
+    p = sub.add_parser("train", help="export the NLU vocabulary and train the Rasa model if data changed")
+    p.add_argument("--config", default="config.yml")
+    p.add_argument("--name", default="policy-bot")
+    p.add_argument("--out", default="models")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("serve-actions", help="the Rasa action server on 127.0.0.1 (store loaded first)")
     p.add_argument("--port", type=int, default=5055)

@@ -19,10 +19,26 @@ from bot.knowledge.corpus import LEXICON_NAME, KNOWLEDGE_NAME, document_dirs
 from bot.knowledge.store import parse_measure_number
 
 HIGHTECH_NONE = "none"
-MEASURE_PATTERN = (r"(?:第\s*(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:条|项|款|点)?"
+_ANNOTATION = re.compile(r'\[([^\]]+)\]\{"entity":\s*"(\w+)",\s*"value":\s*"([^"]+)"\}')
+MEASURE_PATTERN = (r"(?:第\s*(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:(?:条|项|款|点)|(?![个次批年季位名期轮天届部分]))"
                    r"|措施\s*(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
+                   r"|(?:[0-9]{1,2}|十[一二三四五六七八九]?|[一二]十[一二三四五六七八九]?)\s*条"
                    r"|(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})\s*号措施"
                    r"|条款\s*[0-9]{1,2})")
+
+
+#: When a message mentions several values of one entity, the more telling one wins: a certificate beats a
+#: "not high-tech" (不是国高但有中关村高新), and a definite place beats a bare district (北京非示范区).
+WEAK_VALUES = {"hightech": ("none",), "registration": ("beijing",)}
+
+
+def preferred(entity: str, codes: list[str]) -> str | None:
+    codes = [c for c in codes if c]
+    if not codes:
+        return None
+    weak = WEAK_VALUES.get(entity, ())
+    strong = [c for c in codes if c not in weak]
+    return strong[0] if strong else codes[0]
 
 
 @dataclass(frozen=True)
@@ -36,8 +52,10 @@ class Match:
 
 class Vocabulary:
     def __init__(self, entities: dict[str, dict[str, list[str]]], negations: list[str],
-                 not_followed_by: dict[str, list[str]], other_policies: list[str] | None = None) -> None:
+                 not_followed_by: dict[str, list[str]], other_policies: list[str] | None = None,
+                 pending: list[str] | None = None) -> None:
         self.entities = entities
+        self.pending = sorted(pending or [], key=len, reverse=True)
         #: policies users ask about that the corpus does not cover (专精特新, 加计扣除 …)
         self.other_policies = sorted(other_policies or [], key=len, reverse=True)
         self.negations = sorted(negations, key=len, reverse=True)
@@ -59,7 +77,27 @@ class Vocabulary:
                 words.extend([f"{fund['short_name']}资金", fund["short_name"], *fund.get("aliases", [])])
         entities["fund"] = funds
         return cls(entities, list(data.get("negations") or []), dict(data.get("not_followed_by") or {}),
-                   list(data.get("other_policies") or []))
+                   list(data.get("other_policies") or []), list(data.get("pending") or []))
+
+    def learn(self, examples_dir: Path, skip: str = "entities.yml") -> int:
+        """Add the entity spans annotated in the NLU training data (typos such as 国搞 included).
+
+        A span is taken only when it is two characters or more and no other code already claims it.
+        Returns how many surfaces were added.
+        """
+        claimed = {w.lower(): code for table in self.entities.values() for code, ws in table.items() for w in ws}
+        added = 0
+        for path in sorted(examples_dir.glob("*.yml")):
+            if path.name == skip:
+                continue
+            for span, entity, value in _ANNOTATION.findall(path.read_text(encoding="utf-8")):
+                if entity not in self.entities or len(span) < 2 or span.lower() in claimed:
+                    continue
+                self.entities[entity].setdefault(value, []).append(span)
+                claimed[span.lower()] = value
+                added += 1
+        self.__dict__.pop("_compiled", None)
+        return added
 
     def other_policy_in(self, text: str) -> str | None:
         lowered = text.lower()
@@ -80,7 +118,11 @@ class Vocabulary:
     def negated_hightech_pattern(self) -> str:
         terms = "|".join(re.escape(w) for w, _ in self.surfaces("hightech"))
         negs = "|".join(re.escape(n) for n in self.negations)
-        return f"(?:{negs})(?:认定|评上|拿到|通过|获得|取得|申请到|属于|是)?(?:的)?(?:{terms})"
+        before = f"(?:暂时|目前|还)?(?:{negs})(?:认定|评上|拿到|通过|获得|取得|申请到|属于|是)?(?:的)?(?:{terms})"
+        if not self.pending:
+            return before
+        after = "|".join(re.escape(p) for p in self.pending)
+        return f"(?:{before}|(?:{terms})(?:资质|证书|认定)?(?:还|也)?(?:{after}))"
 
     def pattern(self, entity: str) -> str:
         """One regex for an entity: alternatives longest first, with the not-followed-by guards."""
@@ -112,6 +154,10 @@ class Vocabulary:
                 return code
         found = self.find(text, entity)
         return found[0].value if found else None
+
+    def best(self, text: str, entity: str) -> str | None:
+        """The one code a message gives for an entity (see :data:`WEAK_VALUES`)."""
+        return preferred(entity, [m.value for m in self.find(text, entity)])
 
     def find(self, text: str, entity: str) -> list[Match]:
         """Every mention of an entity in a text, with its code."""
