@@ -1,13 +1,16 @@
 # 政策助手 — every target sets up what it needs and is safe to run again.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
 VENV := .venv
 PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
 STAMP := $(VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup ingest check run test bench clean
+.PHONY: help setup ingest check train run shell validate test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,14 +26,25 @@ ingest: setup ## rebuild the policy store and document index from policy_corpus/
 check: setup ## check policy_corpus/ (citations and quotes) without writing anything
 	@$(PY) -m bot check
 
-run: ingest ## set up, ingest, and start the bot
-	@echo "policy store ready; try: $(PY) -m bot search '想了解一下对风投基金有什么政策'"
+train: setup ## export the NLU vocabulary and train the model (Rasa's cache skips unchanged parts)
+	@$(PY) -m bot train
 
-test: setup ## set up and run every test
+run: ingest train ## set up, ingest, train if needed, start the action server and Rasa (Ctrl-C stops)
+	@$(PY) -m bot run
+
+shell: ingest train ## talk to the bot in the terminal
+	@$(PY) -m bot shell
+
+validate: train ## rasa data validate
+	@$(RASA) data validate --domain domain.yml --data data --config config.yml
+
+test: setup ## set up and run every test (trains the model if needed; starts real servers on loopback)
 	@$(PY) -m pytest
 
-bench: setup ## print search, NLU and server figures
+bench: ingest train ## print search, NLU and server figures, beside the stock Rasa pipeline
 	@$(PY) bench/search_eval.py
+	@$(PY) bench/nlu_eval.py
+	@$(PY) bench/servers.py
 
 clean: ## remove generated files (store, models, caches); keeps .venv
-	rm -rf var models/*.tar.gz .pytest_cache results
+	rm -rf var models/*.tar.gz .pytest_cache results .rasa

@@ -179,6 +179,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return run_foreground()
 
 
+def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.launcher import shell
+
+    return shell()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="政策助手: policy store and index")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -231,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve-actions", help="the Rasa action server on 127.0.0.1 (store loaded first)")
     p.add_argument("--port", type=int, default=5055)
     p.set_defaults(func=cmd_serve_actions)
+
+    p = sub.add_parser("shell", help="talk to the bot in the terminal (starts the action server)")
+    p.set_defaults(func=cmd_shell)
 
     p = sub.add_parser("run", help="start the action server and Rasa; Ctrl-C stops both")
     p.set_defaults(func=cmd_run)

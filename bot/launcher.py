@@ -108,6 +108,12 @@ class Servers:
         self.procs[name] = proc
         return proc
 
+    def start_actions(self, timeout: float = 60) -> subprocess.Popen[bytes]:
+        c = self.config
+        actions = self._spawn("actions", [sys.executable, "-m", "bot", "serve-actions", "--port", str(c.action_port)])
+        wait_http(f"{c.action_url}/health", timeout, actions)
+        return actions
+
     def start(self, timeout: float = 180) -> None:
         c = self.config
         started = time.perf_counter()
@@ -158,6 +164,17 @@ def serve_actions(port: int) -> None:
 
     warm_up()
     endpoint.run("actions", port=port, cors_origins=None)
+
+
+def shell(config: ServerConfig | None = None) -> int:
+    """`rasa shell` in this terminal, with the action server started beside it."""
+    servers = Servers(config)
+    servers.start_actions()
+    try:
+        return subprocess.call([rasa_bin(), "shell", "--model", str(servers.config.model), "--endpoints",
+                                "endpoints.yml"], cwd=PROJECT_DIR, env=servers.config.env())
+    finally:
+        servers.stop()
 
 
 def run_foreground(config: ServerConfig | None = None) -> int:
