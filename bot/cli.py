@@ -173,6 +173,15 @@ def cmd_serve_actions(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
+    from bot.gateway.app import run
+
+    run(replace(settings, gateway_port=args.port or settings.gateway_port))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.launcher import run_foreground
 
@@ -241,7 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("shell", help="talk to the bot in the terminal (starts the action server)")
     p.set_defaults(func=cmd_shell)
 
-    p = sub.add_parser("run", help="start the action server and Rasa; Ctrl-C stops both")
+    p = sub.add_parser("gateway", help="the conversation gateway (widget, channels) on 127.0.0.1:8080")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_gateway)
+
+    p = sub.add_parser("run", help="start the action server, Rasa and the gateway; Ctrl-C stops them")
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -1,4 +1,4 @@
-"""Start and stop the bot's servers: the action server and Rasa (and, from the gateway issue on, the gateway).
+"""Start and stop the bot's servers: the action server, Rasa and the conversation gateway.
 
 Used by `make run` (foreground until Ctrl-C), by the end-to-end tests (one set of servers per test session)
 and by the benchmarks. Everything binds to 127.0.0.1; Rasa's HTTP API is protected by a token.
@@ -45,6 +45,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     rasa_port: int = 5005
     action_port: int = 5055
+    gateway_port: int = 8080
     model: Path = PROJECT_DIR / "models"
     log_dir: Path = VAR / "logs"
     tracker_store_url: str = ""
@@ -58,6 +59,10 @@ class ServerConfig:
     def action_url(self) -> str:
         return f"http://{self.host}:{self.action_port}"
 
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
     def env(self) -> dict[str, str]:
         tracker = self.tracker_store_url or os.environ.get("TRACKER_STORE_URL") or f"sqlite:///{VAR / 'tracker.db'}"
         env = {
@@ -70,6 +75,10 @@ class ServerConfig:
             "LOCK_STORE_TYPE": os.environ.get("LOCK_STORE_TYPE", "in_memory"),
             "LOCK_STORE_URL": os.environ.get("LOCK_STORE_URL", ""),
             "PYTHONPATH": str(PROJECT_DIR),
+            "RASA_URL": self.rasa_url,
+            "RASA_TOKEN": api_token(),
+            "GATEWAY_HOST": self.host,
+            "GATEWAY_PORT": str(self.gateway_port),
             **self.extra_env,
         }
         return env
@@ -114,10 +123,11 @@ class Servers:
         wait_http(f"{c.action_url}/health", timeout, actions)
         return actions
 
-    def start(self, timeout: float = 180) -> None:
+    def start(self, timeout: float = 180, gateway: bool = True) -> None:
         c = self.config
         started = time.perf_counter()
         actions = self._spawn("actions", [sys.executable, "-m", "bot", "serve-actions", "--port", str(c.action_port)])
+        gw = self._spawn("gateway", [sys.executable, "-m", "bot", "gateway"]) if gateway else None
         rasa = self._spawn("rasa", [
             rasa_bin(), "run", "--model", str(c.model), "--enable-api", "--auth-token", self.token,
             "--interface", c.host, "--port", str(c.rasa_port), "--endpoints", "endpoints.yml",
@@ -126,6 +136,9 @@ class Servers:
         try:
             wait_http(f"{c.action_url}/health", timeout, actions)
             self.startup_seconds["actions"] = time.perf_counter() - started
+            if gw is not None:
+                wait_http(f"{c.gateway_url}/healthz", timeout, gw)
+                self.startup_seconds["gateway"] = time.perf_counter() - started
             wait_http(f"{c.rasa_url}/", timeout, rasa)
             self.startup_seconds["rasa"] = time.perf_counter() - started
         except Exception:
@@ -184,6 +197,7 @@ def run_foreground(config: ServerConfig | None = None) -> int:
     servers.start()
     c = servers.config
     print(f"ready in {time.perf_counter() - started:.1f}s", flush=True)
+    print(f"  open the chat:  {c.gateway_url}/   (embed: <script src=\"{c.gateway_url}/widget.js\" defer></script>)")
     print(f"  Rasa REST:   POST {c.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"你好\"}}")
     print(f"  Rasa API:    {c.rasa_url} (token in var/rasa_token or RASA_TOKEN)")
     print(f"  actions:     {c.action_url}")

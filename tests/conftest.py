@@ -12,6 +12,8 @@ import pytest
 from bot.knowledge.corpus import Corpus, load_corpus
 from bot.knowledge.ingest import ingest
 from bot.knowledge.store import PolicyStore
+from bot.launcher import ServerConfig, Servers
+from bot.training import model_path, train
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = ROOT / "policy_corpus"
@@ -33,3 +35,27 @@ def store(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Iterator[
     ingest(s.engine, corpus, progress=lambda _: None)
     yield s
     s.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model, trained first if its inputs changed (seconds when only cached parts changed)."""
+    assert train() == 0, "rasa train failed"
+    return model_path()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> Iterator[Servers]:
+    """One set of real servers per test session (action server, Rasa, gateway) on loopback, on a fresh store."""
+    tmp = tmp_path_factory.mktemp("servers")
+    db_url = f"sqlite:///{tmp / 'policy.db'}"
+    s = PolicyStore.from_url(db_url)
+    ingest(s.engine, load_corpus(CORPUS_DIR), progress=lambda _: None)
+    s.engine.dispose()
+    config = ServerConfig(rasa_port=15005, action_port=15055, gateway_port=18080, model=trained_model,
+                          log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
+                          extra_env={"DATABASE_URL": db_url})
+    running = Servers(config)
+    running.start(timeout=240)
+    yield running
+    running.stop()

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
-from .e2e.conftest import trained_model  # noqa: F401  (session fixture: trains if data changed)
 
 RASA = str(Path(sys.executable).parent / "rasa")
 ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -25,13 +24,13 @@ def test_generated_entity_file_is_current():
     assert done.returncode == 0, done.stderr
 
 
-def test_rasa_data_validate(trained_model):  # noqa: F811  (needs var/jieba from training)
+def test_rasa_data_validate(trained_model):  # needs var/jieba from training
     done = run(RASA, "data", "validate", "--domain", "domain.yml", "--data", "data", "--config", "config.yml")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "conflict" not in done.stdout.lower().replace("no story structure conflicts found", "")
 
 
-def test_conversation_stories_pass(trained_model, tmp_path):  # noqa: F811
+def test_conversation_stories_pass(trained_model, tmp_path):
     done = run(RASA, "test", "core", "--stories", "tests/conversations", "--model", str(trained_model),
                "--out", str(tmp_path), "--fail-on-prediction-errors")
     failed = (tmp_path / "failed_test_stories.yml").read_text(encoding="utf-8") if (

@@ -1,0 +1,102 @@
+"""The gateway's aiohttp application: the widget and its page, the channels, health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from bot.gateway.channels.web import WebChannel
+from bot.gateway.hub import Hub
+from bot.gateway.rasa_client import RasaClient
+from bot.settings import PROJECT_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SOCKETIO_CLIENT = PROJECT_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+
+settings_key = web.AppKey("settings", Settings)
+hub_key = web.AppKey("hub", Hub)
+web_channel_key = web.AppKey("web_channel", WebChannel)
+
+routes = web.RouteTableDef()
+
+
+async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[settings_key]
+    timeout = aiohttp.ClientTimeout(total=settings.rasa_timeout_s)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        app[hub_key] = Hub(RasaClient(session, settings.rasa_url, settings.rasa_token))
+        yield
+        await app[web_channel_key].drain()
+
+
+@routes.get("/")
+async def demo_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html")
+
+
+@routes.get("/widget.js")
+async def widget_js(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "widget.js", headers={"Content-Type": "application/javascript; charset=utf-8",
+                                                                "Cache-Control": "no-cache"})
+
+
+@routes.get("/vendor/socket.io.min.js")
+async def socketio_client(request: web.Request) -> web.StreamResponse:
+    if not SOCKETIO_CLIENT.exists():
+        raise web.HTTPServiceUnavailable(text="socket.io-client is not installed: run `make setup` (npm ci)")
+    return web.FileResponse(SOCKETIO_CLIENT, headers={"Content-Type": "application/javascript; charset=utf-8"})
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+@web.middleware
+async def socketio_guard(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """Malformed Engine.IO requests get a 400 with a reason (engineio 4.8 raises on some, e.g. a POST with no sid)."""
+    if not request.path.startswith("/socket.io"):
+        return await handler(request)
+    if request.method == "POST" and "sid" not in request.query:
+        raise web.HTTPBadRequest(text="socket.io POST without a session id")
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bad request must not become a 500
+        log.warning("bad socket.io request %s %s: %r", request.method, request.path_qs[:200], exc)
+        raise web.HTTPBadRequest(text="malformed socket.io request") from None
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings.from_env()
+    app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers, socketio_guard])
+    app[settings_key] = settings
+    origins = "*" if settings.allowed_origins == "*" else [o.strip() for o in settings.allowed_origins.split(",")]
+    channel = WebChannel(lambda: app[hub_key], max_chars=settings.max_message_chars, allowed_origins=origins)
+    channel.attach(app)
+    app[web_channel_key] = channel
+    app.cleanup_ctx.append(rasa_ctx)
+    app.add_routes(routes)
+    return app
+
+
+def run(settings: Settings | None = None) -> None:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    web.run_app(create_app(settings), host=settings.gateway_host, port=settings.gateway_port, print=None,
+                access_log=None)

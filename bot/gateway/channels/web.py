@@ -1,0 +1,157 @@
+"""The website widget's channel: the Socket.IO protocol of the common Rasa web widgets.
+
+Client → server: ``session_request {session_id}``, ``user_uttered {message, session_id, customData}``.
+Server → client: ``session_confirm <session_id>``, ``session_history {messages}`` (ours: the transcript after a
+reload), ``bot_uttered {text, quick_replies, custom}``, ``error {code, message}``.
+
+A session id lives in the browser; the conversation id is ``web:<session id>``. Every socket of a session joins
+the session's room, so a reloaded page or a second tab sees the replies. ``user_uttered`` is acknowledged as soon
+as it is accepted; a message re-sent after a reconnect (same ``customData.message_id``) is acknowledged again
+but handled once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import socketio
+
+from bot.gateway.hub import SORRY, Hub
+from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "web"
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SEEN_PER_CONVERSATION = 256
+
+
+def bot_payload(message: BotMessage) -> dict[str, Any]:
+    payload: dict[str, Any] = {"sender": message.sender}
+    if message.text:
+        payload["text"] = message.text
+    if message.buttons:
+        payload["quick_replies"] = [{"content_type": "text", "title": b.title, "payload": b.payload}
+                                    for b in message.buttons]
+    if message.custom:
+        payload["custom"] = message.custom
+    return payload
+
+
+def history_payload(entry: HistoryEntry) -> dict[str, Any]:
+    data = asdict(entry)
+    data["quick_replies"] = [{"content_type": "text", **b} for b in data.pop("buttons")]
+    return {k: v for k, v in data.items() if v not in (None, [], {})}
+
+
+class WebChannel:
+    def __init__(self, hub: Callable[[], Hub], *, max_chars: int = 2000, allowed_origins: str | list[str] = "*",
+                 socketio_path: str = "socket.io") -> None:
+        self._hub = hub  # looked up when needed: the hub is built when the app starts
+        self.max_chars = max_chars
+        self.path = socketio_path
+        self.sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=allowed_origins,
+                                        max_http_buffer_size=64 * 1024, logger=False, engineio_logger=False)
+        self._sessions: dict[str, str] = {}  # sid → session id
+        self._seen: dict[str, OrderedDict[str, None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.sio.on("connect", self.on_connect)
+        self.sio.on("disconnect", self.on_disconnect)
+        self.sio.on("session_request", self.on_session_request)
+        self.sio.on("user_uttered", self.on_user_uttered)
+
+    def attach(self, app: Any) -> None:
+        self.sio.attach(app, socketio_path=self.path)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        return True
+
+    async def on_disconnect(self, sid: str) -> None:
+        self._sessions.pop(sid, None)
+
+    async def _error(self, sid: str, code: str, message: str, **extra: Any) -> dict[str, Any]:
+        log.info("web %s: rejected (%s): %s", sid, code, message)
+        await self.sio.emit("error", {"code": code, "message": message, **extra}, to=sid)
+        return {"status": "error", "code": code}
+
+    async def on_session_request(self, sid: str, data: Any = None) -> dict[str, Any]:
+        requested = data.get("session_id") if isinstance(data, dict) else None
+        session_id = requested if isinstance(requested, str) and SESSION_ID.match(requested) else uuid.uuid4().hex
+        self._sessions[sid] = session_id
+        joined = self.sio.enter_room(sid, session_id)
+        if inspect.isawaitable(joined):  # python-socketio ≥ 5.10 made it a coroutine
+            await joined
+        await self.sio.emit("session_confirm", session_id, to=sid)
+        if session_id == requested:
+            history = await self._hub().history(f"{CHANNEL}:{session_id}")
+            await self.sio.emit("session_history", {"messages": [history_payload(h) for h in history]}, to=sid)
+        return {"status": "ok", "session_id": session_id}
+
+    async def on_user_uttered(self, sid: str, data: Any = None) -> dict[str, Any]:
+        session_id = self._sessions.get(sid)
+        if session_id is None:
+            return await self._error(sid, "no_session", "请先建立会话（session_request）。")
+        if not isinstance(data, dict):
+            return await self._error(sid, "bad_request", "消息格式不正确。")
+        text = data.get("message")
+        if not isinstance(text, str):
+            return await self._error(sid, "bad_request", "消息内容必须是文字。")
+        text = text.strip()
+        if not text:
+            return {"status": "ignored"}
+        if len(text) > self.max_chars:
+            return await self._error(sid, "too_long", f"消息过长（最多{self.max_chars}字），请精简或分几次发送。",
+                                     max=self.max_chars)
+        custom = data.get("customData") if isinstance(data.get("customData"), dict) else {}
+        message_id = custom.get("message_id")
+        if message_id is not None and not (isinstance(message_id, str) and MESSAGE_ID.match(message_id)):
+            return await self._error(sid, "bad_request", "message_id 格式不正确。")
+        conversation_id = f"{CHANNEL}:{session_id}"
+        if message_id is not None and self._already_seen(conversation_id, message_id):
+            return {"status": "duplicate", "message_id": message_id}
+        display = custom.get("display")
+        metadata = {"display": display[:200]} if isinstance(display, str) and display.strip() else {}
+        message = UserMessage(conversation_id, CHANNEL, text, message_id, metadata)
+        task = asyncio.create_task(self._reply(session_id, message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return {"status": "ok", "message_id": message_id}
+
+    def _already_seen(self, conversation_id: str, message_id: str) -> bool:
+        seen = self._seen.setdefault(conversation_id, OrderedDict())
+        if message_id in seen:
+            return True
+        seen[message_id] = None
+        while len(seen) > SEEN_PER_CONVERSATION:
+            seen.popitem(last=False)
+        return False
+
+    async def _reply(self, session_id: str, message: UserMessage) -> None:
+        try:
+            replies = await self._hub().handle(message)
+        except Exception:  # never let one conversation's failure take the gateway down
+            log.exception("web %s: handling failed", message.conversation_id)
+            replies = [BotMessage(text=SORRY)]
+        await self.deliver(session_id, replies, in_reply_to=message.message_id)
+
+    async def deliver(self, session_id: str, replies: list[BotMessage], in_reply_to: str | None = None) -> None:
+        """Send messages to every open socket of a session (the hub calls this for staff messages too)."""
+        for reply in replies:
+            payload = bot_payload(reply)
+            if in_reply_to:
+                payload["in_reply_to"] = in_reply_to
+            await self.sio.emit("bot_uttered", payload, room=session_id)
+
+    async def drain(self) -> None:
+        """Wait for replies still being worked on (used at shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
