@@ -54,13 +54,7 @@ def say(dispatcher: CollectingDispatcher, text: str, *, citations: Iterable[tupl
     """
     items = list(citations)
     line = source_line(c for c, _, _ in items)
-    dispatcher.utter_message(text=f"{text}\n{line}" if line else text, buttons=buttons or [])
-    if items:
-        dispatcher.utter_message(json_message={
-            "type": "citations",
-            "items": [{"citation": c, "quote": q, "section_id": s} for c, q, s in items],
-        })
-
-
-def custom(dispatcher: CollectingDispatcher, payload: dict[str, Any]) -> None:
-    dispatcher.utter_message(json_message=payload)
+    payload = {"type": "citations", "items": [{"citation": c, "quote": q, "section_id": s} for c, q, s in items]}
+    # One bot event carrying both: channels get the text, then the custom payload, as two messages.
+    dispatcher.utter_message(text=f"{text}\n{line}" if line else text, buttons=buttons or [],
+                             json_message=payload if items else None)

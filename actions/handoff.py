@@ -9,7 +9,6 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answers import custom
 from actions.base import PolicyAction
 from actions.eligibility import SUBJECT_NAMES, profile_of
 
@@ -61,8 +60,8 @@ class ActionRequestHandoff(PolicyAction):
         text = summary_text(summary)
         dispatcher.utter_message(
             text="好的，已为您转人工，工作人员会尽快接入。已把您的情况整理给工作人员，不用重复说明。"
-                 "着急的话也可以拨打12345市民服务热线。")
-        custom(dispatcher, {"type": "handoff", "summary": summary, "summary_text": text})
+                 "着急的话也可以拨打12345市民服务热线。",
+            json_message={"type": "handoff", "summary": summary, "summary_text": text})
         return [SlotSet("handoff_requested", True), SlotSet("handoff_summary", text)]
 
 

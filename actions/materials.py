@@ -7,7 +7,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answers import GUIDE_HINT, button, custom, say, steps
+from actions.answers import GUIDE_HINT, button, source_line, steps
 from actions.base import PolicyAction
 from actions.eligibility import profile_of
 
@@ -43,13 +43,13 @@ class ActionListMaterials(PolicyAction):
             lines.append("常见材料（文件未规定，请以官方申报指南为准）：")
             lines += [f"☐ {i.name}" for i in typical]
         lines.append(GUIDE_HINT)
-        say(dispatcher, "\n".join(lines),
-            citations=[(i.citation, i.quote, i.section_id or "") for i in stated if i.citation and i.quote],
-            buttons=steps("eligibility", "human"))
-        custom(dispatcher, {
-            "type": "materials",
-            "fund": fund.short_name,
-            "measure": measure.number if measure else None,
-            "items": [{"name": i.name, "source": i.source, "citation": i.citation} for i in items],
-        })
+        lines.append(source_line(i.citation for i in stated))
+        dispatcher.utter_message(text="\n".join(line for line in lines if line), buttons=steps("eligibility", "human"),
+                                 json_message={
+                                     "type": "materials",
+                                     "fund": fund.short_name,
+                                     "measure": measure.number if measure else None,
+                                     "items": [{"name": i.name, "source": i.source, "citation": i.citation,
+                                                "quote": i.quote, "section_id": i.section_id} for i in items],
+                                 })
         return [SlotSet("fund", fund.code), SlotSet("materials_shown", [i.name for i in items])]

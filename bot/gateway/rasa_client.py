@@ -17,6 +17,19 @@ class RasaUnavailable(RuntimeError):
     """Rasa did not answer (down, timing out, or answering with an error)."""
 
 
+def merge_custom(messages: list[BotMessage]) -> list[BotMessage]:
+    """Rasa's REST channel splits one bot utterance with text and a custom payload into two messages;
+    put them back together, as they are in the tracker, so live replies and history look the same."""
+    out: list[BotMessage] = []
+    for m in messages:
+        prev = out[-1] if out else None
+        if m.custom and not m.text and not m.buttons and prev and prev.text and prev.custom is None:
+            out[-1] = BotMessage(prev.text, prev.buttons, m.custom, prev.sender)
+        else:
+            out.append(m)
+    return out
+
+
 class RasaClient:
     def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str = "") -> None:
         self._session = session
@@ -34,7 +47,7 @@ class RasaClient:
             raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
         if not isinstance(data, list):
             raise RasaUnavailable("Rasa's reply is not a list")
-        return [BotMessage.from_rasa(item) for item in data if isinstance(item, dict)]
+        return merge_custom([BotMessage.from_rasa(item) for item in data if isinstance(item, dict)])
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
         url = f"{self._base}/conversations/{quote(conversation_id, safe='')}/tracker"

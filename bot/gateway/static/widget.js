@@ -96,7 +96,7 @@
   var typing = el("div", { class: "typing", hidden: "" }, "助手正在输入…");
   var notice = el("div", { class: "notice", role: "alert", hidden: "" });
   var form = el("form");
-  var input = el("textarea", { rows: "1", placeholder: "请输入您的问题，Enter 发送，Shift+Enter 换行", "aria-label": "输入消息", maxlength: "2000" });
+  var input = el("textarea", { rows: "1", placeholder: "输入问题，Enter 发送", "aria-label": "输入消息", maxlength: "2000" });
   var send = el("button", { type: "submit" }, "发送");
   form.append(input, send);
   panel.append(header, status, log, typing, notice, form);
@@ -130,18 +130,18 @@
     box.appendChild(bar);
   }
 
-  function addCitations(items) {
-    var box = lastBot || addBotBox("bot");
-    items.forEach(function (item) {
-      var d = el("details", { class: "source" });
-      d.appendChild(el("summary", {}, "来源：" + item.citation));
-      d.appendChild(el("blockquote", {}, item.quote));
-      box.appendChild(d);
-    });
+  function sourceDetails(citation, quote) {
+    var d = el("details", { class: "source" });
+    d.appendChild(el("summary", {}, "来源：" + citation));
+    d.appendChild(el("blockquote", {}, quote || ""));
+    return d;
   }
 
-  function addMaterials(custom) {
-    var box = lastBot || addBotBox("bot");
+  function addCitations(box, items) {
+    items.forEach(function (item) { box.appendChild(sourceDetails(item.citation, item.quote)); });
+  }
+
+  function addMaterials(box, custom) {
     var bubble = box.querySelector(".bubble");
     if (bubble) { // the checklist below replaces the text's "☐" lines
       bubble.textContent = bubble.textContent.split("\n").filter(function (l) { return l.indexOf("☐") !== 0; }).join("\n");
@@ -161,6 +161,12 @@
       });
     });
     box.appendChild(list);
+    var seen = {};
+    (custom.items || []).forEach(function (i) {
+      if (i.source !== "document" || !i.citation || seen[i.citation + i.quote]) return;
+      seen[i.citation + i.quote] = true;
+      box.appendChild(sourceDetails(i.citation, i.quote));
+    });
   }
 
   function addBotBox(sender) {
@@ -172,11 +178,12 @@
   }
 
   function addBot(msg) {
-    var custom = msg.custom;
-    if (custom && custom.type === "citations") { addCitations(custom.items || []); scroll(); return; }
-    if (custom && custom.type === "materials") { addMaterials(custom); scroll(); return; }
-    var box = addBotBox(msg.sender);
+    // One bot utterance: text, then its sources or checklist, then the buttons for the next step.
+    var custom = msg.custom || {};
+    var box = (!msg.text && lastBot) ? lastBot : addBotBox(msg.sender);
     if (msg.text) box.appendChild(el("div", { class: "bubble" }, stripSource(msg.text)));
+    if (custom.type === "citations") addCitations(box, custom.items || []);
+    else if (custom.type === "materials") addMaterials(box, custom);
     if (msg.quick_replies && msg.quick_replies.length) addQuickReplies(box, msg.quick_replies);
     scroll();
   }
