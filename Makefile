@@ -6,11 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup ingest check train run shell validate test bench clean
+.PHONY: help setup browser ingest check train run shell validate test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,7 +19,15 @@ help: ## list the targets
 $(STAMP): requirements.txt scripts/setup-venv.sh
 	@bash scripts/setup-venv.sh
 
-setup: $(STAMP) ## create .venv (Python 3.10) and install the pinned requirements
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm (Node.js) is required for the widget's socket.io client" >&2; exit 1; }
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+setup: $(STAMP) $(NODE_STAMP) ## create .venv (Python 3.10), install the pinned requirements and the widget's npm packages
+
+browser: ## install Debian's chromium and a CJK font for the browser tests (apt-get, when missing)
+	@bash scripts/setup-browser.sh
 
 ingest: setup ## rebuild the policy store and document index from policy_corpus/
 	@$(PY) -m bot ingest
@@ -38,7 +47,7 @@ shell: ingest train ## talk to the bot in the terminal
 validate: train ## rasa data validate
 	@$(RASA) data validate --domain domain.yml --data data --config config.yml
 
-test: setup ## set up and run every test (trains the model if needed; starts real servers on loopback)
+test: setup browser ## set up and run every test (trains the model if needed; starts real servers on loopback)
 	@$(PY) -m pytest
 
 bench: ingest train ## print search, NLU and server figures, beside the stock Rasa pipeline

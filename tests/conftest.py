@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,7 +53,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> It
     s = PolicyStore.from_url(db_url)
     ingest(s.engine, load_corpus(CORPUS_DIR), progress=lambda _: None)
     s.engine.dispose()
-    config = ServerConfig(rasa_port=15005, action_port=15055, gateway_port=18080, model=trained_model,
+    offset = int(os.environ.get("TEST_PORT_OFFSET", "0"))  # run two test sessions side by side
+    config = ServerConfig(rasa_port=15005 + offset, action_port=15055 + offset, gateway_port=18080 + offset,
+                          model=trained_model,
                           log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
                           extra_env={"DATABASE_URL": db_url})
     running = Servers(config)
