@@ -1,0 +1,69 @@
+"""Helpdesk tables: staff, their sessions, handoffs and the messages exchanged while handed off.
+
+They live in the same database as the eligibility store (``DATABASE_URL``) but in their own metadata, so
+re-ingesting the policy corpus never touches them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, declarative_base, relationship
+
+HelpdeskBase = declarative_base()
+
+QUEUED, CLAIMED, RETURNED, CLOSED = "queued", "claimed", "returned", "closed"
+OPEN_STATES = (QUEUED, CLAIMED)
+
+
+class Staff(HelpdeskBase):
+    __tablename__ = "helpdesk_staff"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    username: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    display_name: Mapped[str] = Column(String(128), nullable=False)
+    password_hash: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False)
+
+
+class StaffSession(HelpdeskBase):
+    __tablename__ = "helpdesk_sessions"
+
+    token_hash: Mapped[str] = Column(String(64), primary_key=True)  # sha256 of the cookie value
+    staff_id: Mapped[int] = Column(ForeignKey("helpdesk_staff.id", ondelete="CASCADE"), nullable=False)
+    csrf_token: Mapped[str] = Column(String(64), nullable=False)
+    expires_at: Mapped[datetime] = Column(DateTime, nullable=False)
+
+
+class Handoff(HelpdeskBase):
+    __tablename__ = "helpdesk_handoffs"
+    __table_args__ = (Index("ix_handoff_conversation_status", "conversation_id", "status"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(200), nullable=False)
+    channel: Mapped[str] = Column(String(32), nullable=False)
+    status: Mapped[str] = Column(String(16), nullable=False, default=QUEUED)
+    reason: Mapped[str] = Column(String(64), nullable=False)
+    context: Mapped[dict[str, Any]] = Column(JSON, nullable=False, default=dict)
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False)
+    claimed_at: Mapped[datetime | None] = Column(DateTime)
+    claimed_by: Mapped[int | None] = Column(ForeignKey("helpdesk_staff.id"))
+    last_staff_at: Mapped[datetime | None] = Column(DateTime)
+    ended_at: Mapped[datetime | None] = Column(DateTime)
+    resolution: Mapped[str | None] = Column(Text)
+
+    messages: Mapped[list[HandoffMessage]] = relationship(
+        "HandoffMessage", order_by="HandoffMessage.id", cascade="all, delete-orphan")
+
+
+class HandoffMessage(HelpdeskBase):
+    __tablename__ = "helpdesk_messages"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = Column(ForeignKey("helpdesk_handoffs.id", ondelete="CASCADE"), nullable=False)
+    sender: Mapped[str] = Column(String(16), nullable=False)  # user | staff | system
+    staff_id: Mapped[int | None] = Column(ForeignKey("helpdesk_staff.id"))
+    text: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False)
