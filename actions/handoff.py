@@ -9,7 +9,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.answers import steps
 from actions.base import PolicyAction
+from actions.policy_search import previous_bot_action
 from actions.eligibility import SUBJECT_NAMES, profile_of
 
 REGISTRATION_NAMES = {"zgc": "中关村示范区", "beijing_other": "北京其他区", "outside": "北京以外"}
@@ -61,8 +63,32 @@ class ActionRequestHandoff(PolicyAction):
         dispatcher.utter_message(
             text="好的，已为您转人工，工作人员会尽快接入。已把您的情况整理给工作人员，不用重复说明。"
                  "着急的话也可以拨打12345市民服务热线。",
-            json_message={"type": "handoff", "summary": summary, "summary_text": text})
+            json_message={"type": "handoff", "summary": summary, "summary_text": text,
+                          "reason": "fallback" if previous_bot_action(tracker) == "action_fallback" else "user_request"})
         return [SlotSet("handoff_requested", True), SlotSet("handoff_summary", text)]
+
+
+class ActionWelcomeBack(PolicyAction):
+    """After a person handed the conversation back: greet again and show what the bot still knows."""
+
+    def name(self) -> str:
+        return "action_welcome_back"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        summary = handoff_summary(tracker)
+        p = summary["profile"]
+        known = [f"{label}：{value}" for label, value in (("主体", p["subject_type"]), ("注册地", p["registration"]),
+                                                         ("高新资质", p["hightech"])) if value]
+        if summary["suggested_fund"]:
+            fund = await self.call(self.store.fund, summary["suggested_fund"])
+            if fund:
+                known.append(f"推荐资金：{fund.short_name}")
+        text = "我是政策助手，继续为您服务。"
+        if known:
+            text += "我记得：" + "；".join(known) + "。"
+        dispatcher.utter_message(text=text + "还有什么可以帮您？", buttons=steps("need", "eligibility", "materials"))
+        return [SlotSet("handoff_requested", False), SlotSet("handoff_offered", False)]
 
 
 class ActionDeclineHandoff(PolicyAction):

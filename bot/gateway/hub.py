@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage
+from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage, handoff_payload
 from bot.gateway.rasa_client import RasaClient, RasaUnavailable
+
+if TYPE_CHECKING:
+    from bot.helpdesk.relay import HandoffRelay
+
+#: a channel's way to push messages to one of its users: (user id within the channel, messages)
+ChannelDeliver = Callable[[str, list[BotMessage]], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +26,20 @@ class Hub:
     def __init__(self, rasa: RasaClient) -> None:
         self._rasa = rasa
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._channels: dict[str, ChannelDeliver] = {}
+        self.relay: HandoffRelay | None = None  # set when the helpdesk is on
+
+    def register_channel(self, name: str, deliver: ChannelDeliver) -> None:
+        self._channels[name] = deliver
+
+    async def deliver(self, conversation_id: str, messages: list[BotMessage]) -> None:
+        """Push messages to a user outside a turn (staff replies, the bot after a handoff)."""
+        channel, _, user = conversation_id.partition(":")
+        deliver = self._channels.get(channel)
+        if deliver is None:
+            log.warning("no channel %r to deliver to %s", channel, conversation_id)
+            return
+        await deliver(user, messages)
 
     @contextmanager
     def _lock_ref(self, conversation_id: str) -> Iterator[asyncio.Lock]:
@@ -38,12 +59,27 @@ class Hub:
         """The replies to one user message; turns of one conversation are handled in arrival order."""
         with self._lock_ref(message.conversation_id) as lock:
             async with lock:
+                handoff = await self._open_handoff(message.conversation_id)
+                if handoff is not None and self.relay is not None:
+                    return await self.relay.on_user_message(handoff, message)  # the bot stays silent
                 metadata = {**message.metadata, "channel": message.channel}
                 try:
-                    return await self._rasa.send(message.conversation_id, message.text, metadata)
+                    replies = await self._rasa.send(message.conversation_id, message.text, metadata)
                 except RasaUnavailable as exc:
                     log.warning("rasa unavailable for %s: %s", message.conversation_id, exc)
                     return [BotMessage(text=SORRY)]
+                if self.relay is not None and handoff_payload(replies) is not None:
+                    return await self.relay.start(message, replies)
+                return replies
+
+    async def _open_handoff(self, conversation_id: str):  # type: ignore[no-untyped-def]
+        if self.relay is None:
+            return None
+        try:
+            return await self.relay.open_for(conversation_id)
+        except Exception:  # noqa: BLE001 - the helpdesk database down must not silence the bot
+            log.exception("handoff lookup failed for %s; the bot answers", conversation_id)
+            return None
 
     async def history(self, conversation_id: str) -> list[HistoryEntry]:
         try:

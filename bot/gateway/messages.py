@@ -44,3 +44,8 @@ class HistoryEntry:
     buttons: tuple[Button, ...] = ()
     custom: dict[str, Any] | None = None
     timestamp: float | None = None
+
+
+def handoff_payload(replies: list[BotMessage]) -> dict[str, Any] | None:
+    """The bot's handoff payload (``{"type": "handoff", …}``) among its replies, if it asked for a person."""
+    return next((r.custom for r in replies if r.custom and r.custom.get("type") == "handoff"), None)

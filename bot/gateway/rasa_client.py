@@ -59,6 +59,30 @@ class RasaClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
 
+    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
+        """Record events in the tracker without running the bot (what users and staff said while handed off)."""
+        url = f"{self._base}/conversations/{quote(conversation_id, safe='')}/tracker/events"
+        try:
+            async with self._session.post(url, params={"token": self._token}, json=events) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"Rasa events API answered HTTP {resp.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
+
+    async def execute(self, conversation_id: str, action: str) -> list[BotMessage]:
+        """Run one action in a conversation (e.g. the welcome back after a handoff) and return its messages."""
+        url = f"{self._base}/conversations/{quote(conversation_id, safe='')}/execute"
+        body = {"name": action, "policy": None, "confidence": None}
+        try:
+            async with self._session.post(url, params={"token": self._token}, json=body) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"Rasa execute API answered HTTP {resp.status}")
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
+        messages = [m for m in (data.get("messages") or []) if isinstance(m, dict)]
+        return merge_custom([BotMessage.from_rasa(m) for m in messages])
+
     async def history(self, conversation_id: str, limit: int = 200) -> list[HistoryEntry]:
         """What the user saw: their messages (as they typed or clicked them) and the replies."""
         events = (await self.tracker(conversation_id)).get("events") or []
@@ -73,7 +97,7 @@ class RasaClient:
                 data = e.get("data") or {}
                 meta = e.get("metadata") or {}
                 msg = BotMessage.from_rasa({**data, "text": e.get("text")})
-                sender = "staff" if meta.get("sender") == "staff" else "bot"
+                sender = meta.get("sender") if meta.get("sender") in ("staff", "system") else "bot"
                 if msg.text or msg.custom:
                     out.append(HistoryEntry(sender, msg.text, msg.buttons, msg.custom, e.get("timestamp")))
         return out[-limit:]
