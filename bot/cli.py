@@ -182,6 +182,30 @@ def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_wechat_sim(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.gateway.channels.wxcrypto import WxCrypto
+    from bot.gateway.wechat_sim import WeChatUser, chat
+
+    if not settings.wechat_token or not settings.wechat_app_id:
+        _err("set WECHAT_TOKEN and WECHAT_APP_ID (the same values as the gateway's); see docs/wechat.md")
+        return 2
+    if args.aes and not settings.wechat_aes_key:
+        _err("--aes needs WECHAT_AES_KEY (the gateway's EncodingAESKey)")
+        return 2
+    try:
+        crypto = WxCrypto(settings.wechat_aes_key, settings.wechat_app_id) if args.aes else None
+    except ValueError as exc:
+        _err(f"WECHAT_AES_KEY: {exc}")
+        return 2
+    url = args.url or f"http://{settings.gateway_host}:{settings.gateway_port}/wechat"
+    user = WeChatUser(url, settings.wechat_token, settings.wechat_app_id, crypto)
+    if args.openid:
+        user.openid = args.openid
+    return asyncio.run(chat(user, args.say, api_port=args.api_port))
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.launcher import run_foreground
 
@@ -253,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gateway", help="the conversation gateway (widget, channels) on 127.0.0.1:8080")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_gateway)
+
+    p = sub.add_parser("wechat-sim", help="chat with the gateway's /wechat as a WeChat user (signed, real XML)")
+    p.add_argument("--url", help="callback URL (default: http://GATEWAY_HOST:GATEWAY_PORT/wechat)")
+    p.add_argument("--aes", action="store_true", help="safe mode: encrypt with WECHAT_AES_KEY")
+    p.add_argument("--openid", help="the simulated user's OpenID (default: a random sim-…)")
+    p.add_argument("--say", action="append", help="send this line and exit (repeatable); default: interactive")
+    p.add_argument("--api-port", type=int, help="also stand in for the customer-service API on this port")
+    p.set_defaults(func=cmd_wechat_sim)
 
     p = sub.add_parser("run", help="start the action server, Rasa and the gateway; Ctrl-C stops them")
     p.set_defaults(func=cmd_run)

@@ -26,6 +26,20 @@ class Settings:
     rasa_timeout_s: float = 10.0
     max_message_chars: int = 2000
     allowed_origins: str = "*"
+    # the WeChat Official Account channel (/wechat) and the WeCom channel (/wecom); see docs/wechat.md
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_aes_key: str = ""
+    wecom_token: str = ""
+    wecom_corp_id: str = ""
+    wecom_aes_key: str = ""
+    wecom_agent_id: str = ""
+    wecom_secret: str = ""
+    wechat_max_skew_s: int = 300  # both channels: reject signed timestamps further from now (0: off)
+    wechat_reply_deadline_s: float = 4.5  # both channels: reply passively within this, else via the API
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -41,4 +55,17 @@ class Settings:
             rasa_timeout_s=float(env.get("RASA_TIMEOUT_S") or 10.0),
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000),
             allowed_origins=env.get("GATEWAY_ALLOWED_ORIGINS") or "*",
+            wechat_token=env.get("WECHAT_TOKEN") or "",
+            wechat_app_id=env.get("WECHAT_APP_ID") or "",
+            wechat_app_secret=env.get("WECHAT_APP_SECRET") or "",
+            wechat_aes_key=env.get("WECHAT_AES_KEY") or "",
+            wecom_token=env.get("WECOM_TOKEN") or "",
+            wecom_corp_id=env.get("WECOM_CORP_ID") or "",
+            wecom_aes_key=env.get("WECOM_AES_KEY") or "",
+            wecom_agent_id=env.get("WECOM_AGENT_ID") or "",
+            wecom_secret=env.get("WECOM_SECRET") or "",
+            wechat_max_skew_s=_int(env, "WECHAT_MAX_SKEW_S", 300),
+            wechat_reply_deadline_s=float(env.get("WECHAT_REPLY_DEADLINE_S") or 4.5),
+            wechat_api_base=(env.get("WECHAT_API_BASE") or "https://api.weixin.qq.com").rstrip("/"),
+            wecom_api_base=(env.get("WECOM_API_BASE") or "https://qyapi.weixin.qq.com").rstrip("/"),
         )

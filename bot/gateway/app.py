@@ -9,6 +9,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from bot.gateway.channels import wechat, wecom
+from bot.gateway.channels.tencent_callback import TencentCallback
 from bot.gateway.channels.web import WebChannel
 from bot.gateway.hub import Hub
 from bot.gateway.rasa_client import RasaClient
@@ -22,6 +24,7 @@ SOCKETIO_CLIENT = PROJECT_DIR / "node_modules" / "socket.io-client" / "dist" / "
 settings_key = web.AppKey("settings", Settings)
 hub_key = web.AppKey("hub", Hub)
 web_channel_key = web.AppKey("web_channel", WebChannel)
+tencent_channels_key = web.AppKey("tencent_channels", dict[str, TencentCallback])
 
 routes = web.RouteTableDef()
 
@@ -91,12 +94,29 @@ def create_app(settings: Settings | None = None) -> web.Application:
     channel.attach(app)
     app[web_channel_key] = channel
     app.cleanup_ctx.append(rasa_ctx)
+    log.info("channel web: mounted at /%s (the widget)", channel.path)
+    mount_tencent_channels(app, settings)
     app.add_routes(routes)
     return app
 
 
+def mount_tencent_channels(app: web.Application, settings: Settings) -> None:
+    """The WeChat Official Account and WeCom callbacks, each only when its settings are present.
+
+    Mounted after ``rasa_ctx``, so at shutdown they finish their replies while the hub still works."""
+    mounted: dict[str, TencentCallback] = {}
+    for module in (wechat, wecom):
+        tencent, status = module.from_settings(settings, lambda: app[hub_key])
+        log.info("channel %s: %s", module.PATH.strip("/"), status)
+        if tencent is not None:
+            tencent.attach(app, module.PATH)
+            mounted[tencent.name] = tencent
+    app[tencent_channels_key] = mounted
+
+
 def run(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # force: `python -m bot gateway` has configured WARNING already; the gateway logs what it mounts and refuses
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True)
     web.run_app(create_app(settings), host=settings.gateway_host, port=settings.gateway_port, print=None,
                 access_log=None)
