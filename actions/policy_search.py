@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -37,6 +37,16 @@ class ActionSearchPolicy(PolicyAction):
         return []
 
 
+def ran_this_turn(tracker: Tracker, action: str) -> bool:
+    """Whether ``action`` already ran since the latest user message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == action:
+            return True
+    return False
+
+
 def previous_bot_action(tracker: Tracker) -> str | None:
     """The last action the bot ran before the latest user message (listen steps aside)."""
     seen_user = False
@@ -61,6 +71,10 @@ class ActionFallback(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
+        if ran_this_turn(tracker, self.name()):
+            # Predicted again in the same turn (as the core fallback, when no rule fits what follows):
+            # say nothing more and wait for the user.
+            return [FollowupAction("action_listen")]
         question = user_text(tracker)
         if previous_bot_action(tracker) == self.name():
             dispatcher.utter_message(text="抱歉，还是没能帮到您。需要转人工吗？",

@@ -218,6 +218,31 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     return shell()
 
 
+def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
+    """Create a helpdesk staff account (the password is read without echo, or from stdin)."""
+    import getpass
+
+    from bot.helpdesk.service import HelpdeskService
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            _err("the passwords differ")
+            return 2
+    service = HelpdeskService.from_url(settings.helpdesk_database_url or settings.database_url)
+    try:
+        staff = service.add_staff(args.name, password, args.display_name)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        service.engine.dispose()
+    _err(f"staff account {staff.username!r} ({staff.display_name}) created")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="政策助手: policy store and index")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -285,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--say", action="append", help="send this line and exit (repeatable); default: interactive")
     p.add_argument("--api-port", type=int, help="also stand in for the customer-service API on this port")
     p.set_defaults(func=cmd_wechat_sim)
+
+    p = sub.add_parser("staff", help="helpdesk staff accounts")
+    staff_sub = p.add_subparsers(dest="staff_command", required=True)
+    q = staff_sub.add_parser("add", help="create a staff account")
+    q.add_argument("name")
+    q.add_argument("--display-name", help="shown to users, e.g. 王老师 (default: the name)")
+    q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    q.set_defaults(func=cmd_staff)
 
     p = sub.add_parser("run", help="start the action server, Rasa and the gateway; Ctrl-C stops them")
     p.set_defaults(func=cmd_run)

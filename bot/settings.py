@@ -40,6 +40,10 @@ class Settings:
     wechat_reply_deadline_s: float = 4.5  # both channels: reply passively within this, else via the API
     wechat_api_base: str = "https://api.weixin.qq.com"
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    # the helpdesk (bot/helpdesk): its tables live in this database (default: DATABASE_URL)
+    helpdesk_database_url: str = ""
+    helpdesk_hours: str = "mon-fri 09:00-18:00"  # Beijing time; outside them requests wait, users are told when
+    helpdesk_timeout_s: int = 600  # no staff reply for this long → back to the bot
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -68,4 +72,7 @@ class Settings:
             wechat_reply_deadline_s=float(env.get("WECHAT_REPLY_DEADLINE_S") or 4.5),
             wechat_api_base=(env.get("WECHAT_API_BASE") or "https://api.weixin.qq.com").rstrip("/"),
             wecom_api_base=(env.get("WECOM_API_BASE") or "https://qyapi.weixin.qq.com").rstrip("/"),
+            helpdesk_database_url=env.get("HELPDESK_DATABASE_URL") or "",
+            helpdesk_hours=env.get("HELPDESK_HOURS") or "mon-fri 09:00-18:00",
+            helpdesk_timeout_s=_int(env, "HELPDESK_TIMEOUT_S", 600),
         )

@@ -57,8 +57,19 @@ def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> It
     config = ServerConfig(rasa_port=15005 + offset, action_port=15055 + offset, gateway_port=18080 + offset,
                           model=trained_model,
                           log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
-                          extra_env={"DATABASE_URL": db_url})
+                          extra_env={"DATABASE_URL": db_url, "HELPDESK_HOURS": "mon-sun 00:00-24:00"})
     running = Servers(config)
     running.start(timeout=240)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def gateway_settings(servers: Servers):  # type: ignore[no-untyped-def]
+    """Gateway settings for an in-process gateway (aiohttp test server) in front of the session's real Rasa."""
+    import dataclasses
+
+    from bot.settings import Settings
+
+    return dataclasses.replace(Settings.from_env({}), rasa_url=servers.config.rasa_url, rasa_token=servers.token,
+                               database_url=servers.config.extra_env["DATABASE_URL"])

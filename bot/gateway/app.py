@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +16,11 @@ from bot.gateway.channels.tencent_callback import TencentCallback
 from bot.gateway.channels.web import WebChannel
 from bot.gateway.hub import Hub
 from bot.gateway.rasa_client import RasaClient
+from bot.helpdesk.canned import canned_replies
+from bot.helpdesk.console import canned_key, relay_key, setup_console
+from bot.helpdesk.relay import HandoffRelay
+from bot.helpdesk.service import HelpdeskService, WorkingHours
+from bot.knowledge.store import PolicyStore
 from bot.settings import PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -33,9 +40,41 @@ async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     timeout = aiohttp.ClientTimeout(total=settings.rasa_timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        app[hub_key] = Hub(RasaClient(session, settings.rasa_url, settings.rasa_token))
+        rasa = RasaClient(session, settings.rasa_url, settings.rasa_token)
+        hub = Hub(rasa)
+        app[hub_key] = hub
+        hub.register_channel("web", app[web_channel_key].deliver)
+        sweeper = await start_helpdesk(app, hub, rasa)
         yield
+        sweeper.cancel()
         await app[web_channel_key].drain()
+
+
+async def start_helpdesk(app: web.Application, hub: Hub, rasa: RasaClient) -> asyncio.Task[None]:
+    """The helpdesk relay on the hub, its canned replies, and the timeout sweep (every 30 s)."""
+    settings = app[settings_key]
+    url = settings.helpdesk_database_url or settings.database_url
+    service = await asyncio.to_thread(HelpdeskService.from_url, url)
+    relay = HandoffRelay(service, rasa, hub.deliver, hours=WorkingHours.parse(settings.helpdesk_hours),
+                         timeout=timedelta(seconds=settings.helpdesk_timeout_s))
+    hub.relay = relay
+    app[relay_key] = relay
+    store = PolicyStore.from_url(settings.database_url)
+
+    async def canned() -> list[dict[str, object]]:
+        return await asyncio.to_thread(canned_replies, store)
+
+    app[canned_key] = canned
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(30)
+            try:
+                await relay.sweep()
+            except Exception:  # noqa: BLE001 - keep sweeping
+                log.exception("helpdesk timeout sweep failed")
+
+    return asyncio.create_task(sweep())
 
 
 @routes.get("/")
@@ -96,6 +135,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(rasa_ctx)
     log.info("channel web: mounted at /%s (the widget)", channel.path)
     mount_tencent_channels(app, settings)
+    setup_console(app)
+    log.info("helpdesk: staff console at /helpdesk (hours %s, timeout %ss)", settings.helpdesk_hours,
+             settings.helpdesk_timeout_s)
     app.add_routes(routes)
     return app
 

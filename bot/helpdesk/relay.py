@@ -136,6 +136,8 @@ class HandoffRelay:
             messages += await self.rasa.execute(handoff.conversation_id, "action_welcome_back")
         except RasaUnavailable as exc:
             log.warning("welcome back failed for %s: %s", handoff.conversation_id, exc)
+        # The bot now waits for the user, as after any turn (rules start from action_listen).
+        await self._record(handoff.conversation_id, [{"event": "action", "name": "action_listen"}])
         await self.deliver(handoff.conversation_id, messages)
         await self.notifier.broadcast({"type": "queue"})
         return handoff

@@ -110,7 +110,8 @@ def test_handoff_button(page, servers):
     open_widget(page, servers)
     page.locator(f"{W} header button.human").click()
     page.locator(f"{W} .msg.user .bubble", has_text="转人工").wait_for()
-    page.locator(f"{W} .msg.bot .bubble", has_text="人工").wait_for()
+    page.locator(f"{W} .msg.bot .bubble", has_text="已为您转人工").wait_for()
+    page.locator(f"{W} .msg.bot .bubble", has_text="请稍候").wait_for()  # the queue notice
 
 
 def test_unreachable_gateway_shows_an_error_with_retry(page, servers):

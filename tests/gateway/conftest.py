@@ -14,12 +14,6 @@ from bot.settings import Settings
 
 
 @pytest.fixture
-def gateway_settings(servers: Servers) -> Settings:
-    """The gateway in-process (aiohttp test server) in front of the session's real Rasa."""
-    return dataclasses.replace(Settings.from_env({}), rasa_url=servers.config.rasa_url, rasa_token=servers.token)
-
-
-@pytest.fixture
 async def gateway(aiohttp_client, gateway_settings):  # type: ignore[no-untyped-def]
     return await aiohttp_client(create_app(gateway_settings))
 
