@@ -59,6 +59,9 @@ class ActionRequestHandoff(PolicyAction):
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
         summary = handoff_summary(tracker)
+        if summary["suggested_fund"]:
+            fund = await self.call(self.store.fund, summary["suggested_fund"])
+            summary["suggested_fund"] = fund.short_name if fund else summary["suggested_fund"]
         text = summary_text(summary)
         dispatcher.utter_message(
             text="好的，已为您转人工，工作人员会尽快接入。已把您的情况整理给工作人员，不用重复说明。"

@@ -118,7 +118,7 @@ async def test_handoff_marks_the_conversation_with_a_summary(store, vocabulary, 
     slots_set = slot_events(events)
     assert slots_set["handoff_requested"] is True and slots_set["handoff_offered"] is False
     summary = slots_set["handoff_summary"]
-    assert "主体：企业" in summary and "推荐资金：finance（第5条、第6条、第7条）" in summary and "最多补多少" in summary
+    assert "主体：企业" in summary and "推荐资金：科技金融（第5条、第6条、第7条）" in summary and "最多补多少" in summary
     card = customs(dispatcher, "handoff")[0]["summary"]
     assert card["profile"]["hightech"] == "非高新技术企业" and card["eligibility"]["outcome"] == "not_eligible"
     assert "工作人员" in texts(dispatcher)

@@ -15,17 +15,7 @@ from bot.helpdesk.service import HelpdeskService
 from ..gateway.conftest import WidgetClient
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def hd_settings(gateway_settings, tmp_path):  # type: ignore[no-untyped-def]
-    db = f"sqlite:///{tmp_path / 'helpdesk.db'}"
-    service = HelpdeskService.from_url(db)
-    service.add_staff("alice", PASSWORD, "王老师")
-    service.add_staff("bob", PASSWORD, "李老师")
-    service.engine.dispose()
-    return dataclasses.replace(gateway_settings, helpdesk_database_url=db, helpdesk_hours="mon-sun 00:00-24:00")
+from .conftest import PASSWORD
 
 
 @pytest.fixture
@@ -64,7 +54,7 @@ async def test_full_handoff_relay_both_ways_and_back_to_the_bot(console, servers
     assert len(queue) == 1
     card = queue[0]["context"]
     assert card["profile"]["hightech"] == "国家高新技术企业" and card["channel"] == "web"
-    assert "贷款" in (card["need"] or "") and card["suggested_fund"] == "finance"
+    assert "贷款" in (card["need"] or "") and card["suggested_fund"] == "科技金融"
     assert card["eligibility"]["outcome"] == "eligible"
     hid = queue[0]["id"]
 
