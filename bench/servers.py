@@ -81,8 +81,10 @@ def concurrent(base: str, users: int, turns_each: int) -> tuple[float, int]:
 
     def run_user() -> None:
         nonlocal errors
-        sender = f"con-{uuid.uuid4().hex[:8]}"
+        sender = ""
         for i in range(turns_each):
+            if i % len(SCRIPT) == 0:  # one conversation per pass of the script, as in the sequential part
+                sender = f"con-{uuid.uuid4().hex[:8]}"
             try:
                 say(base, sender, SCRIPT[i % len(SCRIPT)])
             except Exception:  # noqa: BLE001 - counted and reported
@@ -163,7 +165,8 @@ def main() -> int:
         store.engine.dispose()
         rows = {name: measure(name, model, 25005 + 1000 * i, db_url, tmp, args.turns, args.users)
                 for i, (name, model) in enumerate(variants.items())}
-    print(f"servers on 2 cores, REST channel, {args.turns} sequential turns, {args.users} concurrent users")
+    print(f"servers on 2 cores, REST channel, {args.turns} sequential turns, {args.users} concurrent users "
+          f"({len(SCRIPT)}-turn conversations)")
     print(f"  {'pipeline':<8} {'start→1st answer':>16} {'Rasa RSS':>9} {'actions RSS':>12} {'median':>8} {'p95':>8} "
           f"{'msg/s @10':>10} {'errors':>7}")
     for name, r in rows.items():

@@ -207,9 +207,9 @@ def cmd_wechat_sim(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.launcher import run_foreground
+    from bot.launcher import run_foreground, scaled_config
 
-    return run_foreground()
+    return run_foreground(scaled_config() if args.profile == "scaled" else None)
 
 
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
@@ -240,6 +240,27 @@ def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         service.engine.dispose()
     _err(f"staff account {staff.username!r} ({staff.display_name}) created")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete tracker events, closed/returned handoffs and expired staff sessions older than the retention."""
+    from bot.retention import prune
+
+    days = settings.retention_days if args.days is None else args.days
+    if days < 1:
+        _err("--days (RETENTION_DAYS) must be at least 1")
+        return 2
+    helpdesk_url = settings.helpdesk_database_url or settings.database_url
+    report = prune(settings.tracker_store_url, helpdesk_url, days, dry_run=args.dry_run)
+    verb = "would be deleted (dry run)" if report.dry_run else "deleted"
+    print(f"retention {days} days: everything before {report.cutoff:%Y-%m-%d %H:%M} UTC")
+    t = report.tracker
+    print(f"tracker store {_safe_url(settings.tracker_store_url)}: " + (
+        "no events table" if t is None else f"{t.events} events ({t.conversations} whole conversations) {verb}"))
+    h = report.helpdesk
+    print(f"helpdesk {_safe_url(helpdesk_url)}: " + ("no helpdesk tables" if h is None else
+          f"{h.handoffs} handoffs with {h.messages} messages, {h.staff_sessions} expired staff sessions {verb}"))
     return 0
 
 
@@ -319,7 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     q.set_defaults(func=cmd_staff)
 
+    p = sub.add_parser("prune", help="delete conversations and closed handoffs older than RETENTION_DAYS")
+    p.add_argument("--days", type=int, help="keep this many days (default: RETENTION_DAYS, 180)")
+    p.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
+    p.set_defaults(func=cmd_prune)
+
     p = sub.add_parser("run", help="start the action server, Rasa and the gateway; Ctrl-C stops them")
+    p.add_argument("--profile", choices=["embedded", "scaled"], default="embedded",
+                   help="scaled: PostgreSQL + Redis, 2 action servers, 2 Rasa servers, 2 gateways")
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -50,6 +50,8 @@ class ServerConfig:
     log_dir: Path = VAR / "logs"
     tracker_store_url: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: several of each server (the scaled profile): instance i listens on each base port + i
+    instances: int = 1
 
     @property
     def rasa_url(self) -> str:
@@ -63,13 +65,16 @@ class ServerConfig:
     def gateway_url(self) -> str:
         return f"http://{self.host}:{self.gateway_port}"
 
-    def env(self) -> dict[str, str]:
+    def rasa_urls(self) -> list[str]:
+        return [f"http://{self.host}:{self.rasa_port + i}" for i in range(self.instances)]
+
+    def env(self, instance: int = 0) -> dict[str, str]:
         tracker = self.tracker_store_url or os.environ.get("TRACKER_STORE_URL") or f"sqlite:///{VAR / 'tracker.db'}"
         env = {
             **os.environ,
             "RASA_TELEMETRY_ENABLED": "false",
             "SANIC_HOST": self.host,
-            "ACTION_ENDPOINT_URL": f"{self.action_url}/webhook",
+            "ACTION_ENDPOINT_URL": f"http://{self.host}:{self.action_port + instance}/webhook",
             "TRACKER_STORE_DIALECT": tracker.split(":", 1)[0].split("+", 1)[0],
             "TRACKER_STORE_URL": tracker,
             "LOCK_STORE_TYPE": os.environ.get("LOCK_STORE_TYPE", "in_memory"),
@@ -78,7 +83,8 @@ class ServerConfig:
             "RASA_URL": self.rasa_url,
             "RASA_TOKEN": api_token(),
             "GATEWAY_HOST": self.host,
-            "GATEWAY_PORT": str(self.gateway_port),
+            "GATEWAY_PORT": str(self.gateway_port + instance),
+            "RASA_URLS": ",".join(self.rasa_urls()),
             **self.extra_env,
         }
         return env
@@ -109,11 +115,11 @@ class Servers:
         self.token = api_token()
         self.startup_seconds: dict[str, float] = {}
 
-    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, cmd: list[str], instance: int = 0) -> subprocess.Popen[bytes]:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         out = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=self.config.env(), stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=self.config.env(instance), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = proc
         return proc
 
@@ -123,27 +129,41 @@ class Servers:
         wait_http(f"{c.action_url}/health", timeout, actions)
         return actions
 
+    @staticmethod
+    def name(kind: str, instance: int) -> str:
+        return kind if instance == 0 else f"{kind}-{instance + 1}"
+
     def start(self, timeout: float = 180, gateway: bool = True) -> None:
         c = self.config
         started = time.perf_counter()
-        actions = self._spawn("actions", [sys.executable, "-m", "bot", "serve-actions", "--port", str(c.action_port)])
-        gw = self._spawn("gateway", [sys.executable, "-m", "bot", "gateway"]) if gateway else None
-        rasa = self._spawn("rasa", [
-            rasa_bin(), "run", "--model", str(c.model), "--enable-api", "--auth-token", self.token,
-            "--interface", c.host, "--port", str(c.rasa_port), "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml", "--cors", "http://127.0.0.1:*",
-        ])
+        waits: list[tuple[str, str, subprocess.Popen[bytes]]] = []
+        for i in range(c.instances):
+            actions = self._spawn(self.name("actions", i), [sys.executable, "-m", "bot", "serve-actions", "--port",
+                                                            str(c.action_port + i)], i)
+            waits.append((self.name("actions", i), f"http://{c.host}:{c.action_port + i}/health", actions))
+            if gateway:
+                gw = self._spawn(self.name("gateway", i), [sys.executable, "-m", "bot", "gateway"], i)
+                waits.append((self.name("gateway", i), f"http://{c.host}:{c.gateway_port + i}/healthz", gw))
+            rasa = self._spawn(self.name("rasa", i), [
+                rasa_bin(), "run", "--model", str(c.model), "--enable-api", "--auth-token", self.token,
+                "--interface", c.host, "--port", str(c.rasa_port + i), "--endpoints", "endpoints.yml",
+                "--credentials", "credentials.yml", "--cors", "http://127.0.0.1:*",
+            ], i)
+            waits.append((self.name("rasa", i), f"http://{c.host}:{c.rasa_port + i}/", rasa))
         try:
-            wait_http(f"{c.action_url}/health", timeout, actions)
-            self.startup_seconds["actions"] = time.perf_counter() - started
-            if gw is not None:
-                wait_http(f"{c.gateway_url}/healthz", timeout, gw)
-                self.startup_seconds["gateway"] = time.perf_counter() - started
-            wait_http(f"{c.rasa_url}/", timeout, rasa)
-            self.startup_seconds["rasa"] = time.perf_counter() - started
+            for name, url, proc in waits:
+                wait_http(url, timeout, proc)
+                self.startup_seconds[name] = time.perf_counter() - started
         except Exception:
             self.stop()
             raise
+
+    def kill(self, name: str) -> None:
+        """Kill one server at once (the fault suite)."""
+        proc = self.procs[name]
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -190,6 +210,34 @@ def shell(config: ServerConfig | None = None) -> int:
         servers.stop()
 
 
+def scaled_services() -> dict[str, str]:
+    """Start PostgreSQL and Redis (scripts/scaled-services.sh) and return the environment of the scaled profile."""
+    out = subprocess.run(["bash", str(PROJECT_DIR / "scripts" / "scaled-services.sh")], check=True,
+                         capture_output=True, text=True).stdout
+    env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    redis_host = env["REDIS_URL"].split("://", 1)[1].split(":", 1)[0]
+    return {**env, "LOCK_STORE_TYPE": "redis", "LOCK_STORE_URL": redis_host}
+
+
+def scaled_config(**overrides: object) -> ServerConfig:
+    """Two action servers, two Rasa servers and two gateways on PostgreSQL and Redis, the store ingested."""
+    from sqlalchemy import create_engine
+
+    from bot.knowledge.corpus import load_corpus
+    from bot.knowledge.ingest import ingest
+    from bot.settings import Settings
+
+    env = scaled_services()
+    engine = create_engine(env["DATABASE_URL"], future=True)
+    try:
+        ingest(engine, load_corpus(Settings.from_env().corpus_dir), progress=lambda _: None)
+    finally:
+        engine.dispose()
+    options: dict[str, object] = {"instances": 2, "tracker_store_url": env["TRACKER_STORE_URL"], "extra_env": env}
+    options.update(overrides)
+    return ServerConfig(**options)  # type: ignore[arg-type]
+
+
 def run_foreground(config: ServerConfig | None = None) -> int:
     servers = Servers(config)
     print("starting the action server and Rasa (logs in var/logs/) …", flush=True)
@@ -198,6 +246,9 @@ def run_foreground(config: ServerConfig | None = None) -> int:
     c = servers.config
     print(f"ready in {time.perf_counter() - started:.1f}s", flush=True)
     print(f"  open the chat:  {c.gateway_url}/   (embed: <script src=\"{c.gateway_url}/widget.js\" defer></script>)")
+    if c.instances > 1:
+        print(f"  scaled profile: {c.instances} gateways from :{c.gateway_port}, {c.instances} Rasa servers from "
+              f":{c.rasa_port}, {c.instances} action servers from :{c.action_port}; PostgreSQL + Redis")
     print(f"  Rasa REST:   POST {c.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"你好\"}}")
     print(f"  Rasa API:    {c.rasa_url} (token in var/rasa_token or RASA_TOKEN)")
     print(f"  actions:     {c.action_url}")

@@ -26,6 +26,9 @@ class Settings:
     rasa_timeout_s: float = 10.0
     max_message_chars: int = 2000
     allowed_origins: str = "*"
+    # the scaled profile: several Rasa servers (RASA_URLS, comma-separated) and Redis for state shared by gateways
+    rasa_urls: tuple[str, ...] = ()
+    redis_url: str = ""
     # the WeChat Official Account channel (/wechat) and the WeCom channel (/wecom); see docs/wechat.md
     wechat_token: str = ""
     wechat_app_id: str = ""
@@ -44,6 +47,16 @@ class Settings:
     helpdesk_database_url: str = ""
     helpdesk_hours: str = "mon-fri 09:00-18:00"  # Beijing time; outside them requests wait, users are told when
     helpdesk_timeout_s: int = 600  # no staff reply for this long → back to the bot
+    # operations (docs/operations.md): rate limits, readiness, logs, retention
+    rate_limit_per_ip_per_min: int = 120  # widget messages per client address (0: off)
+    rate_limit_per_conversation_per_min: int = 30  # user messages per conversation, every channel (0: off)
+    rate_limit_callback_per_ip_per_min: int = 1200  # /wechat, /wecom POSTs per address (Tencent's servers; 0: off)
+    forwarded_allow_ips: str = ""  # proxies trusted to name the client in X-Forwarded-For (comma-separated)
+    action_server_url: str = "http://127.0.0.1:5055"  # /readyz asks its /health
+    readiness_timeout_s: float = 2.0
+    tracker_store_url: str = f"sqlite:///{PROJECT_DIR / 'var' / 'tracker.db'}"  # Rasa's SQL tracker store
+    retention_days: int = 180  # `python -m bot prune` deletes conversations and handoffs older than this
+    log_format: str = "json"  # the gateway's log lines: json or text
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -59,6 +72,8 @@ class Settings:
             rasa_timeout_s=float(env.get("RASA_TIMEOUT_S") or 10.0),
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000),
             allowed_origins=env.get("GATEWAY_ALLOWED_ORIGINS") or "*",
+            rasa_urls=tuple(u.strip().rstrip("/") for u in (env.get("RASA_URLS") or "").split(",") if u.strip()),
+            redis_url=env.get("REDIS_URL") or "",
             wechat_token=env.get("WECHAT_TOKEN") or "",
             wechat_app_id=env.get("WECHAT_APP_ID") or "",
             wechat_app_secret=env.get("WECHAT_APP_SECRET") or "",
@@ -75,4 +90,15 @@ class Settings:
             helpdesk_database_url=env.get("HELPDESK_DATABASE_URL") or "",
             helpdesk_hours=env.get("HELPDESK_HOURS") or "mon-fri 09:00-18:00",
             helpdesk_timeout_s=_int(env, "HELPDESK_TIMEOUT_S", 600),
+            rate_limit_per_ip_per_min=_int(env, "RATE_LIMIT_PER_IP_PER_MIN", 120),
+            rate_limit_per_conversation_per_min=_int(env, "RATE_LIMIT_PER_CONVERSATION_PER_MIN", 30),
+            rate_limit_callback_per_ip_per_min=_int(env, "RATE_LIMIT_CALLBACK_PER_IP_PER_MIN", 1200),
+            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or "",
+            # bot/launcher.py tells every process ACTION_ENDPOINT_URL (…/webhook); the server is its parent
+            action_server_url=(env.get("ACTION_SERVER_URL") or env.get("ACTION_ENDPOINT_URL", "").removesuffix(
+                "/webhook") or "http://127.0.0.1:5055").rstrip("/"),
+            readiness_timeout_s=float(env.get("READINESS_TIMEOUT_S") or 2.0),
+            tracker_store_url=env.get("TRACKER_STORE_URL") or f"sqlite:///{PROJECT_DIR / 'var' / 'tracker.db'}",
+            retention_days=_int(env, "RETENTION_DAYS", 180),
+            log_format=env.get("LOG_FORMAT") or "json",
         )

@@ -15,6 +15,9 @@ from bot.gateway.channels import wechat, wecom
 from bot.gateway.channels.tencent_callback import TencentCallback
 from bot.gateway.channels.web import WebChannel
 from bot.gateway.hub import Hub
+from bot.gateway.logs import configure_logging
+from bot.gateway.ratelimit import setup_rate_limits
+from bot.gateway.readiness import setup_readiness
 from bot.gateway.rasa_client import RasaClient
 from bot.helpdesk.canned import canned_replies
 from bot.helpdesk.console import canned_key, relay_key, setup_console
@@ -40,7 +43,7 @@ async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     timeout = aiohttp.ClientTimeout(total=settings.rasa_timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        rasa = RasaClient(session, settings.rasa_url, settings.rasa_token)
+        rasa = RasaClient(session, list(settings.rasa_urls) or settings.rasa_url, settings.rasa_token)
         hub = Hub(rasa)
         app[hub_key] = hub
         hub.register_channel("web", app[web_channel_key].deliver)
@@ -129,12 +132,15 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers, socketio_guard])
     app[settings_key] = settings
     origins = "*" if settings.allowed_origins == "*" else [o.strip() for o in settings.allowed_origins.split(",")]
-    channel = WebChannel(lambda: app[hub_key], max_chars=settings.max_message_chars, allowed_origins=origins)
+    channel = WebChannel(lambda: app[hub_key], max_chars=settings.max_message_chars, allowed_origins=origins,
+                         redis_url=settings.redis_url or None)
     channel.attach(app)
     app[web_channel_key] = channel
     app.cleanup_ctx.append(rasa_ctx)
     log.info("channel web: mounted at /%s (the widget)", channel.path)
     mount_tencent_channels(app, settings)
+    setup_rate_limits(app, settings, channel, app[tencent_channels_key])
+    setup_readiness(app, settings)
     setup_console(app)
     log.info("helpdesk: staff console at /helpdesk (hours %s, timeout %ss)", settings.helpdesk_hours,
              settings.helpdesk_timeout_s)
@@ -158,7 +164,8 @@ def mount_tencent_channels(app: web.Application, settings: Settings) -> None:
 
 def run(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
-    # force: `python -m bot gateway` has configured WARNING already; the gateway logs what it mounts and refuses
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True)
+    # replaces the WARNING set-up of `python -m bot`: the gateway logs what it mounts and refuses, as JSON lines
+    # (LOG_FORMAT=text for plain lines), with phone, 身份证 and credit-code numbers masked (bot/masking.py)
+    configure_logging(settings.log_format)
     web.run_app(create_app(settings), host=settings.gateway_host, port=settings.gateway_port, print=None,
                 access_log=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from typing import Any
 from urllib.parse import quote
 
@@ -31,56 +32,67 @@ def merge_custom(messages: list[BotMessage]) -> list[BotMessage]:
 
 
 class RasaClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str = "") -> None:
+    """One or several Rasa servers sharing a tracker store and a lock store (Rasa's scale-out path).
+
+    A conversation goes to the server its id hashes to; if that server refuses the connection (down), the next
+    one takes it. A server that accepted a message and then failed is not retried: the user gets the polite
+    "try again" line instead of a possible second turn.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str | list[str], token: str = "") -> None:
         self._session = session
-        self._base = base_url.rstrip("/")
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        self._bases = [u.rstrip("/") for u in urls if u]
         self._token = token
+
+    def _order(self, conversation_id: str) -> list[str]:
+        start = zlib.crc32(conversation_id.encode("utf-8")) % len(self._bases)
+        return self._bases[start:] + self._bases[:start]
+
+    async def _call(self, conversation_id: str, method: str, path: str, *, what: str,
+                    params: dict[str, str] | None = None, body: Any = None) -> Any:
+        """One request to the conversation's server, or to the next if it refuses the connection."""
+        bases = self._order(conversation_id)
+        for i, base in enumerate(bases):
+            try:
+                async with self._session.request(method, f"{base}{path}", params=params, json=body) as resp:
+                    if resp.status != 200:
+                        raise RasaUnavailable(f"Rasa {what} answered HTTP {resp.status}")
+                    return await resp.json(content_type=None)
+            except aiohttp.ClientConnectorError as exc:  # never reached that server: the next one may take it
+                if i == len(bases) - 1:
+                    raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
+                log.warning("Rasa %s refused the connection; trying the next server", base)
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
+        raise RasaUnavailable("no Rasa server configured")
+
+    def _conversation(self, conversation_id: str) -> str:
+        return f"/conversations/{quote(conversation_id, safe='')}"
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:
         body = {"sender": conversation_id, "message": text, "metadata": metadata or {}}
-        try:
-            async with self._session.post(f"{self._base}/webhooks/rest/webhook", json=body) as resp:
-                if resp.status != 200:
-                    raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
-                data = await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
+        data = await self._call(conversation_id, "POST", "/webhooks/rest/webhook", what="REST channel", body=body)
         if not isinstance(data, list):
             raise RasaUnavailable("Rasa's reply is not a list")
         return merge_custom([BotMessage.from_rasa(item) for item in data if isinstance(item, dict)])
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
-        url = f"{self._base}/conversations/{quote(conversation_id, safe='')}/tracker"
-        try:
-            async with self._session.get(url, params={"token": self._token, "include_events": "ALL"}) as resp:
-                if resp.status != 200:
-                    raise RasaUnavailable(f"Rasa tracker API answered HTTP {resp.status}")
-                return await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
+        data = await self._call(conversation_id, "GET", f"{self._conversation(conversation_id)}/tracker",
+                                what="tracker API", params={"token": self._token, "include_events": "ALL"})
+        return data if isinstance(data, dict) else {}
 
     async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         """Record events in the tracker without running the bot (what users and staff said while handed off)."""
-        url = f"{self._base}/conversations/{quote(conversation_id, safe='')}/tracker/events"
-        try:
-            async with self._session.post(url, params={"token": self._token}, json=events) as resp:
-                if resp.status != 200:
-                    raise RasaUnavailable(f"Rasa events API answered HTTP {resp.status}")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
+        await self._call(conversation_id, "POST", f"{self._conversation(conversation_id)}/tracker/events",
+                         what="events API", params={"token": self._token}, body=events)
 
     async def execute(self, conversation_id: str, action: str) -> list[BotMessage]:
         """Run one action in a conversation (e.g. the welcome back after a handoff) and return its messages."""
-        url = f"{self._base}/conversations/{quote(conversation_id, safe='')}/execute"
-        body = {"name": action, "policy": None, "confidence": None}
-        try:
-            async with self._session.post(url, params={"token": self._token}, json=body) as resp:
-                if resp.status != 200:
-                    raise RasaUnavailable(f"Rasa execute API answered HTTP {resp.status}")
-                data = await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
-        messages = [m for m in (data.get("messages") or []) if isinstance(m, dict)]
+        data = await self._call(conversation_id, "POST", f"{self._conversation(conversation_id)}/execute",
+                                what="execute API", params={"token": self._token},
+                                body={"name": action, "policy": None, "confidence": None})
+        messages = [m for m in ((data or {}).get("messages") or []) if isinstance(m, dict)]
         return merge_custom([BotMessage.from_rasa(m) for m in messages])
 
     async def history(self, conversation_id: str, limit: int = 200) -> list[HistoryEntry]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
+from datetime import time as daytime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import create_engine, delete, func, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
@@ -87,8 +89,8 @@ class WorkingHours:
     """When staff answer: weekdays (0 = Monday) and a daily window, in a time zone."""
 
     days: frozenset[int] = field(default_factory=lambda: frozenset(range(5)))
-    start: time = time(9, 0)
-    end: time = time(18, 0)
+    start: daytime = daytime(9, 0)
+    end: daytime = daytime(18, 0)
     tz: str = "Asia/Shanghai"
 
     @classmethod
@@ -101,8 +103,8 @@ class WorkingHours:
         a, b = names.index(m.group(1)), names.index(m.group(2))
         days = frozenset(range(a, b + 1)) if a <= b else frozenset([*range(a, 7), *range(0, b + 1)])
         end_h, end_m = int(m.group(5)), int(m.group(6))
-        end = time(23, 59, 59) if end_h == 24 else time(end_h, end_m)
-        return cls(days, time(int(m.group(3)), int(m.group(4))), end, tz)
+        end = daytime(23, 59, 59) if end_h == 24 else daytime(end_h, end_m)
+        return cls(days, daytime(int(m.group(3)), int(m.group(4))), end, tz)
 
     def _local(self, now: datetime) -> datetime:
         return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(self.tz))
@@ -138,7 +140,16 @@ class HelpdeskService:
         return service
 
     def create_schema(self) -> None:
-        HelpdeskBase.metadata.create_all(self.engine)
+        """Create the tables if missing. Several gateways may start at once: one wins the race, the others
+        see the tables on the next try."""
+        for attempt in range(5):
+            try:
+                HelpdeskBase.metadata.create_all(self.engine)
+                return
+            except (IntegrityError, ProgrammingError, OperationalError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def _session(self) -> Session:
         return Session(self.engine, future=True)

@@ -31,8 +31,10 @@ from aiohttp import web
 from bot.gateway.channels.tencent_api import TencentApi, TencentApiError
 from bot.gateway.channels.wxcrypto import SignatureError, WxCrypto, WxProtocolError, build_xml, check_signature, seal
 from bot.gateway.channels.wxtext import TEXT_LIMIT_BYTES, MenuBook, render, split_utf8
+from bot.gateway import logs
 from bot.gateway.hub import SORRY, Hub
 from bot.gateway.messages import BotMessage, UserMessage
+from bot.gateway.ratelimit import RATE_LIMITED
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ class TencentCallback:
         self._max_turns = max_turns
         self._tasks: set[asyncio.Task[None]] = set()
         self.api: TencentApi | None = None
+        self.admit: Callable[[str], bool] | None = None  # per-conversation rate limit (bot/gateway/ratelimit.py)
 
     # --- what a subclass provides -------------------------------------------------------------------------
     def make_api(self, session: aiohttp.ClientSession) -> TencentApi:
@@ -175,6 +178,10 @@ class TencentCallback:
         except Exception as exc:  # odd input must never become a 500 (Tencent would retry it)
             log.exception("%s: could not read a callback request", self.name)
             return self._refuse(request, WxProtocolError(f"unreadable request: {exc.__class__.__name__}"))
+        logs.conversation_id.set(f"{self.name}:{user}")
+        if self.admit is not None and key not in self._turns and not self.admit(f"{self.name}:{user}"):
+            log.info("%s: %s is over the rate limit; it gets a polite reply, not the bot", self.name, key)
+            work = lambda: self._fixed([RATE_LIMITED])  # noqa: E731 - retries of it share this turn
 
         def connected() -> bool:
             return request.transport is not None and not request.transport.is_closing()

@@ -24,8 +24,10 @@ from typing import Any
 
 import socketio
 
+from bot.gateway import logs
 from bot.gateway.hub import SORRY, Hub
 from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage
+from bot.gateway.ratelimit import RATE_LIMITED
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +57,23 @@ def history_payload(entry: HistoryEntry) -> dict[str, Any]:
 
 class WebChannel:
     def __init__(self, hub: Callable[[], Hub], *, max_chars: int = 2000, allowed_origins: str | list[str] = "*",
-                 socketio_path: str = "socket.io") -> None:
+                 socketio_path: str = "socket.io", redis_url: str | None = None) -> None:
         self._hub = hub  # looked up when needed: the hub is built when the app starts
         self.max_chars = max_chars
         self.path = socketio_path
+        # With several gateways, Socket.IO's Redis manager carries emits to a session's sockets on any instance,
+        # and message ids are de-duplicated in Redis, so a re-send to another instance is still handled once.
+        manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+        self._redis_url = redis_url
+        self._redis: Any = None
         self.sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=allowed_origins,
-                                        max_http_buffer_size=64 * 1024, logger=False, engineio_logger=False)
+                                        max_http_buffer_size=64 * 1024, logger=False, engineio_logger=False,
+                                        client_manager=manager)
         self._sessions: dict[str, str] = {}  # sid → session id
         self._seen: dict[str, OrderedDict[str, None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # rate limits (bot/gateway/ratelimit.py): (the socket's HTTP request, conversation id) → None or why not
+        self.admit: Callable[[Any, str], str | None] | None = None
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("session_request", self.on_session_request)
@@ -100,6 +110,7 @@ class WebChannel:
         session_id = self._sessions.get(sid)
         if session_id is None:
             return await self._error(sid, "no_session", "请先建立会话（session_request）。")
+        logs.conversation_id.set(f"{CHANNEL}:{session_id}")  # on this event's log lines (its own task)
         if not isinstance(data, dict):
             return await self._error(sid, "bad_request", "消息格式不正确。")
         text = data.get("message")
@@ -116,7 +127,10 @@ class WebChannel:
         if message_id is not None and not (isinstance(message_id, str) and MESSAGE_ID.match(message_id)):
             return await self._error(sid, "bad_request", "message_id 格式不正确。")
         conversation_id = f"{CHANNEL}:{session_id}"
-        if message_id is not None and self._already_seen(conversation_id, message_id):
+        request = (self.sio.get_environ(sid) or {}).get("aiohttp.request")
+        if self.admit is not None and self.admit(request, conversation_id) is not None:
+            return await self._error(sid, "rate_limited", RATE_LIMITED)  # not marked seen: a re-send may go later
+        if message_id is not None and await self._seen_before(conversation_id, message_id):
             return {"status": "duplicate", "message_id": message_id}
         display = custom.get("display")
         metadata = {"display": display[:200]} if isinstance(display, str) and display.strip() else {}
@@ -125,6 +139,16 @@ class WebChannel:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return {"status": "ok", "message_id": message_id}
+
+    async def _seen_before(self, conversation_id: str, message_id: str) -> bool:
+        if not self._redis_url:
+            return self._already_seen(conversation_id, message_id)
+        if self._redis is None:
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.from_url(self._redis_url)
+        first = await self._redis.set(f"zgc:web:seen:{conversation_id}:{message_id}", 1, nx=True, ex=24 * 3600)
+        return not first
 
     def _already_seen(self, conversation_id: str, message_id: str) -> bool:
         seen = self._seen.setdefault(conversation_id, OrderedDict())

@@ -1,0 +1,146 @@
+"""Rate limits on the public endpoints: token buckets in memory, per client address and per conversation.
+
+* the widget (``user_uttered``): per address and per conversation; over the limit the user gets an ``error``
+  event ``rate_limited`` and the message goes nowhere;
+* ``/wechat`` and ``/wecom`` POSTs: per address before the body is read (HTTP 429; the callers are Tencent's
+  servers, so their budget is larger), and per conversation (``wechat:<openid>``) once the message is verified:
+  the user gets a polite passive reply instead of the bot;
+* the console's login has its own limiter (bot/helpdesk/console.py).
+
+A bucket holds ``per_min`` tokens and refills at ``per_min`` a minute; 0 turns a limit off. Buckets idle long
+enough to be full again are forgotten, so memory stays bounded by the number of recently active keys. With
+several gateway instances each keeps its own buckets (the limits are per instance).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.settings import Settings
+
+RATE_LIMITED = "发送太频繁，请稍后再试。"
+CALLBACK_PATHS = ("/wechat", "/wecom")
+
+
+class TokenBuckets:
+    """One token bucket per key: ``per_min`` tokens, refilled continuously."""
+
+    def __init__(self, per_min: int, *, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_min = per_min
+        self._rate = per_min / 60.0
+        self._max_keys = max_keys
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, at)
+
+    def available(self, key: str) -> float:
+        if self.per_min <= 0:
+            return float("inf")
+        now = self._clock()
+        tokens, at = self._buckets.get(key, (float(self.per_min), now))
+        return min(float(self.per_min), tokens + (now - at) * self._rate)
+
+    def take(self, key: str) -> None:
+        if self.per_min <= 0:
+            return
+        self._buckets[key] = (self.available(key) - 1.0, self._clock())
+        self._buckets.move_to_end(key)
+        self._forget_full()
+
+    def allow(self, key: str) -> bool:
+        """Take a token if there is one."""
+        if self.available(key) < 1.0:
+            return False
+        self.take(key)
+        return True
+
+    def _forget_full(self) -> None:
+        """Drop the least recently used buckets that have refilled (they behave like new ones), and any over
+        ``max_keys``."""
+        now = self._clock()
+        while self._buckets:
+            key, (tokens, at) = next(iter(self._buckets.items()))
+            if tokens + (now - at) * self._rate < self.per_min and len(self._buckets) <= self._max_keys:
+                break
+            del self._buckets[key]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+class RateLimits:
+    """The gateway's limits, from the settings."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_ip = TokenBuckets(settings.rate_limit_per_ip_per_min, clock=clock)
+        self.per_conversation = TokenBuckets(settings.rate_limit_per_conversation_per_min, clock=clock)
+        self.callback_per_ip = TokenBuckets(settings.rate_limit_callback_per_ip_per_min, clock=clock)
+        self.proxies = _networks(settings.forwarded_allow_ips)
+
+    def client_ip(self, request: web.BaseRequest) -> str:
+        """The peer address, or, when the peer is a trusted proxy, the nearest untrusted X-Forwarded-For entry."""
+        peer = request.remote or "unknown"
+        if not self.proxies or not _in(peer, self.proxies):
+            return peer
+        hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not _in(hop, self.proxies):
+                return hop[:64]
+        return peer
+
+    def admit_message(self, request: web.BaseRequest | None, conversation_id: str) -> str | None:
+        """None when a user message may go on (a token is taken from both buckets), else why not."""
+        ip = f"ip:{self.client_ip(request)}" if request is not None else None
+        if ip is not None and self.per_ip.available(ip) < 1.0:
+            return "too many messages from this address"
+        if not self.per_conversation.allow(conversation_id):
+            return "too many messages in this conversation"
+        if ip is not None:
+            self.per_ip.take(ip)
+        return None
+
+    def admit_conversation(self, conversation_id: str) -> bool:
+        return self.per_conversation.allow(conversation_id)
+
+
+def _networks(spec: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()]
+
+
+def _in(address: str, networks: list[Any]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+rate_limits_key = web.AppKey("rate_limits", RateLimits)
+
+
+@web.middleware
+async def callback_rate_limit(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """Per-address limit on the WeChat/WeCom callbacks, before their body is read."""
+    if request.method == "POST" and request.path in CALLBACK_PATHS:
+        limits = request.app[rate_limits_key]
+        if not limits.callback_per_ip.allow(f"ip:{limits.client_ip(request)}"):
+            return web.Response(status=429, text="rate limited: too many requests from this address",
+                                headers={"Retry-After": "60"})
+    return await handler(request)
+
+
+def setup_rate_limits(app: web.Application, settings: Settings, web_channel: Any,
+                      callbacks: dict[str, Any]) -> RateLimits:
+    """Install the limits: the widget's hook, the callbacks' per-conversation hook, the per-address middleware."""
+    limits = RateLimits(settings)
+    app[rate_limits_key] = limits
+    web_channel.admit = limits.admit_message
+    for callback in callbacks.values():
+        callback.admit = limits.admit_conversation
+    app.middlewares.append(callback_rate_limit)
+    return limits
