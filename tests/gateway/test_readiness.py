@@ -43,12 +43,14 @@ async def test_ready_when_rasa_the_action_server_and_the_database_answer(aiohttp
 async def test_not_ready_names_each_failing_component_and_liveness_stays_ok(aiohttp_client, ready_settings, tmp_path):
     dead = f"http://127.0.0.1:{_unused_port()}"
     settings = dataclasses.replace(ready_settings, rasa_url=dead, action_server_url=dead, readiness_timeout_s=1.0,
-                                   database_url=f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+                                   database_url=f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}",
+                                   helpdesk_database_url=f"sqlite:///{tmp_path / 'helpdesk.db'}")
     client = await aiohttp_client(create_app(settings))
     resp = await client.get("/readyz")
     body = await resp.json()
     assert resp.status == 503
     assert body["status"] == "not ready" and body["failing"] == ["rasa", "action_server", "database"]
+    assert body["components"].pop("helpdesk_database")["status"] == "ok"  # another database: checked on its own
     assert all(c["status"] == "fail" and c["error"] for c in body["components"].values())
     assert dead not in json.dumps(body) and str(tmp_path) not in json.dumps(body)  # no addresses or paths
     assert (await client.get("/healthz")).status == 200
