@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -68,6 +68,22 @@ class ActionRecommendFund(PolicyAction):
             buttons=[*steps("eligibility", "materials")])
         return [SlotSet("suggested_fund", fund.code), SlotSet("fund", fund.code),
                 SlotSet("suggested_measures", [measure.number])]
+
+
+class ActionHandleProfileFacts(PolicyAction):
+    """Facts about the user outside the form. With a need in the same message ("我们是示范区的高新企业，想解决贷款
+    问题") the need is answered first — the facts are kept in the profile for the eligibility check; facts alone
+    start (or redo) the eligibility check."""
+
+    def name(self) -> str:
+        return "action_handle_profile_facts"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        if self.latest(tracker, "topic"):
+            events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+            return [*events, FollowupAction("action_listen")]
+        return [FollowupAction("eligibility_form")]
 
 
 class ActionListFunds(PolicyAction):

@@ -106,8 +106,11 @@ async def healthz(request: web.Request) -> web.Response:
 @web.middleware
 async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
     response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response is None:  # engineio answers some malformed upgrade requests with nothing
+        return web.Response(status=400, text="bad request")
+    if not response.prepared:  # a websocket has already sent its headers
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
     return response
 
 

@@ -68,7 +68,7 @@ class RasaClient:
         raise RasaUnavailable("no Rasa server configured")
 
     def _conversation(self, conversation_id: str) -> str:
-        return f"/conversations/{quote(conversation_id, safe='')}"
+        return f"/conversations/{quote(conversation_id, safe=':')}"  # Sanic does not decode %3A
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:
         body = {"sender": conversation_id, "message": text, "metadata": metadata or {}}

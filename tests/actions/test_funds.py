@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from actions.funds import ActionDescribeFund, ActionDescribeMeasure, ActionListFunds, ActionRecommendFund
+from actions.funds import (ActionDescribeFund, ActionDescribeMeasure, ActionHandleProfileFacts, ActionListFunds,
+                           ActionRecommendFund)
 
 from .conftest import customs, slot_events, texts
 
@@ -77,3 +78,16 @@ async def test_describe_measure_by_name(store, vocabulary, dispatcher, make_trac
 async def test_measure_that_does_not_exist(store, vocabulary, dispatcher, make_tracker):
     await ActionDescribeMeasure(store, vocabulary).run(dispatcher, make_tracker("第25条", "ask_measure"), {})
     assert "共有19条措施" in texts(dispatcher)
+
+
+async def test_facts_with_a_need_answer_the_need_and_facts_alone_start_the_check(store, vocabulary, dispatcher,
+                                                                                 make_tracker):
+    action = ActionHandleProfileFacts(store, vocabulary)
+    tracker = make_tracker("我们是示范区的高新企业，想解决贷款问题", "inform",
+                           entities=[{"entity": "topic", "value": "credit_insurance", "start": 14, "end": 16}])
+    events = await action.run(dispatcher, tracker, {})
+    assert "【科技金融】" in texts(dispatcher)
+    assert {"event": "followup", "name": "action_listen", "timestamp": None} in events
+    dispatcher.messages.clear()
+    events = await action.run(dispatcher, make_tracker("我们是示范区的高新企业", "inform"), {})
+    assert dispatcher.messages == [] and events == [{"event": "followup", "name": "eligibility_form", "timestamp": None}]
