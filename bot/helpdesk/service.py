@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import create_engine, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 
+from bot.db import make_engine
 from bot.helpdesk.models import (CLAIMED, CLOSED, OPEN_STATES, QUEUED, RETURNED, Handoff, HandoffMessage,
                                  HelpdeskBase, Staff, StaffSession)
 
@@ -131,10 +131,7 @@ class HelpdeskService:
 
     @classmethod
     def from_url(cls, url: str) -> HelpdeskService:
-        if url in ("sqlite://", "sqlite:///:memory:"):
-            engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False}, future=True)
-        else:
-            engine = create_engine(url, future=True, pool_pre_ping=True)
+        engine = make_engine(url)
         service = cls(engine)
         service.create_schema()
         return service

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.pool import StaticPool
 
+from bot.db import make_engine
 from bot.knowledge import models as m
 from bot.knowledge.parser import canonical, citation_text
 from bot.knowledge.textindex import DocumentIndex, IndexedPassage, SearchHit, Tokenizer
@@ -170,11 +170,7 @@ class PolicyStore:
 
     @classmethod
     def from_url(cls, url: str) -> PolicyStore:
-        if url in ("sqlite://", "sqlite:///:memory:"):
-            engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False},
-                                   future=True)
-        else:
-            engine = create_engine(url, future=True, pool_pre_ping=True)
+        engine = make_engine(url)
         return cls(engine)
 
     def _session(self) -> Session:
