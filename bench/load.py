@@ -43,7 +43,10 @@ from bot.launcher import ServerConfig, Servers, scaled_config  # noqa: E402
 from bot.training import model_path, train  # noqa: E402
 
 SORRY_MARK = "稍后再试"
-WECHAT = {"WECHAT_TOKEN": "load-token", "WECHAT_APP_ID": "wxload0000000000", "WECHAT_APP_SECRET": "load-secret",
+#: capacity is measured here, not the per-address limits (every simulated user comes from 127.0.0.1)
+NO_LIMITS = {"RATE_LIMIT_PER_IP_PER_MIN": "0", "RATE_LIMIT_PER_CONVERSATION_PER_MIN": "0",
+             "RATE_LIMIT_CALLBACK_PER_IP_PER_MIN": "0"}
+WECHAT = {**NO_LIMITS, "WECHAT_TOKEN": "load-token", "WECHAT_APP_ID": "wxload0000000000", "WECHAT_APP_SECRET": "load-secret",
           "WECHAT_API_BASE": "http://127.0.0.1:9", "WECHAT_REPLY_DEADLINE_S": "20", "WECHAT_MAX_SKEW_S": "0"}
 TURN_TIMEOUT = 30.0
 

@@ -57,7 +57,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> It
     config = ServerConfig(rasa_port=15005 + offset, action_port=15055 + offset, gateway_port=18080 + offset,
                           model=trained_model,
                           log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
-                          extra_env={"DATABASE_URL": db_url, "HELPDESK_HOURS": "mon-sun 00:00-24:00"})
+                          extra_env={"DATABASE_URL": db_url, "HELPDESK_HOURS": "mon-sun 00:00-24:00",
+                                     # the whole session talks from 127.0.0.1; tests of the limits set their own
+                                     "RATE_LIMIT_PER_IP_PER_MIN": "0", "RATE_LIMIT_PER_CONVERSATION_PER_MIN": "0"})
     running = Servers(config)
     running.start(timeout=240)
     yield running

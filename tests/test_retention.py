@@ -16,6 +16,8 @@ from bot.cli import main
 from bot.helpdesk.service import CLOSED, RETURNED, HelpdeskService
 from bot.retention import prune
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Rasa's SQLAlchemy 1.4 idioms
+
 NOW = datetime.now(timezone.utc)
 DAY = 24 * 3600
 
@@ -128,7 +130,8 @@ async def test_dry_run_counts_without_deleting(databases) -> None:  # type: igno
     assert (_senders(tracker), _rows(helpdesk, "SELECT COUNT(*) FROM helpdesk_messages")) == before
 
 
-async def test_cli_prune_prints_counts_and_honours_days(databases, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_prune_prints_counts_and_honours_days(  # type: ignore[no-untyped-def]
+        databases, monkeypatch, capsys) -> None:
     tracker, helpdesk, _ = databases
     monkeypatch.setenv("TRACKER_STORE_URL", tracker)
     monkeypatch.setenv("DATABASE_URL", helpdesk)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -49,3 +53,10 @@ class HistoryEntry:
 def handoff_payload(replies: list[BotMessage]) -> dict[str, Any] | None:
     """The bot's handoff payload (``{"type": "handoff", …}``) among its replies, if it asked for a person."""
     return next((r.custom for r in replies if r.custom and r.custom.get("type") == "handoff"), None)
+
+
+def clean_text(text: str) -> str:
+    """Text as people type it: control characters (but tab and line breaks) dropped, and a lone UTF-16 surrogate
+    (half an emoji, which JSON can carry) replaced by U+FFFD. Databases refuse both: PostgreSQL a NUL, every UTF-8
+    encoder a surrogate."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text))

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.gateway.messages import clean_text
 from bot.helpdesk.relay import HandoffRelay
 from bot.helpdesk.service import CLOSED, RETURNED, HelpdeskError, StaffInfo, utcnow
 
@@ -72,7 +73,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
         raise _json_error(web.HTTPUnsupportedMediaType, "send JSON")
     try:
         data = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep for the parser
         raise _json_error(web.HTTPBadRequest, "malformed JSON") from None
     if not isinstance(data, dict):
         raise _json_error(web.HTTPBadRequest, "expected a JSON object")
@@ -107,6 +108,8 @@ async def login(request: web.Request) -> web.Response:
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or len(password) > 256:
         raise _json_error(web.HTTPBadRequest, "username and password required")
+    if clean_text(username) != username or clean_text(password) != password:  # no database takes them
+        raise _json_error(web.HTTPBadRequest, "control characters in username or password")
     limiter = request.app[limiter_key]
     keys = (f"ip:{request.remote}", f"user:{username.lower()}")
     if limiter.blocked(*keys):
@@ -193,11 +196,11 @@ async def claim(request: web.Request) -> web.Response:
 async def reply(request: web.Request) -> web.Response:
     async def send(relay: HandoffRelay, hid: int, staff: StaffInfo, data: dict[str, Any]) -> Any:
         text = data.get("text")
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or not clean_text(text).strip():
             raise _json_error(web.HTTPBadRequest, "text required")
         if len(text) > MAX_REPLY_CHARS:
             raise _json_error(web.HTTPRequestEntityTooLarge, f"at most {MAX_REPLY_CHARS} characters")
-        return await relay.staff_reply(hid, staff, text.strip())
+        return await relay.staff_reply(hid, staff, clean_text(text).strip())
     return await _transition(request, send)
 
 
@@ -210,9 +213,9 @@ async def hand_back(request: web.Request) -> web.Response:
 async def close(request: web.Request) -> web.Response:
     async def done(relay: HandoffRelay, hid: int, staff: StaffInfo, data: dict[str, Any]) -> Any:
         note = data.get("resolution")
-        if not isinstance(note, str) or not note.strip() or len(note) > 2000:
+        if not isinstance(note, str) or not clean_text(note).strip() or len(note) > 2000:
             raise _json_error(web.HTTPBadRequest, "a resolution note (1–2000 characters) is required")
-        return await relay.hand_back(hid, staff, CLOSED, note.strip())
+        return await relay.hand_back(hid, staff, CLOSED, clean_text(note).strip())
     return await _transition(request, done)
 
 

@@ -134,7 +134,8 @@ def wechat_limited(aiohttp_client, gateway_settings, tencent_api):  # type: igno
     return make
 
 
-async def _post(client, body: bytes, query: dict[str, str] | None = None) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+async def _post(client, body: bytes,  # type: ignore[no-untyped-def]
+                query: dict[str, str] | None = None) -> tuple[int, bytes]:
     async with client.post("/wechat", params=signed_query(TOKEN) if query is None else query, data=body) as resp:
         return resp.status, await resp.read()
 

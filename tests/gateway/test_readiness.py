@@ -98,3 +98,16 @@ async def test_widget_log_lines_carry_the_conversation_id(gateway, caplog):
         logger.removeHandler(handler)
     refused = [line for line in lines if "too_long" in str(line["message"])]
     assert refused and refused[0]["conversation_id"] == f"web:{w.session_id}"
+
+
+async def test_the_launched_gateway_is_ready_and_logs_json_lines(servers):
+    """`python -m bot gateway` as the launcher starts it: the action server is found from ACTION_ENDPOINT_URL."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{servers.config.gateway_url}/readyz", timeout=10) as resp:
+        body = json.loads(resp.read())
+    assert resp.status == 200 and body["status"] == "ready", body
+    lines = (servers.config.log_dir / "gateway.log").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert records and {"time", "level", "logger", "message"} <= set(records[0])
+    assert any(r["message"].startswith("channel web: mounted") for r in records)

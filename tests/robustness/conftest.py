@@ -46,7 +46,8 @@ NASTY = [
     "\"><svg/onload=alert(1)>", "javascript:alert(1)", "]]></Content><MsgType>event</MsgType><![CDATA[",
     "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a SYSTEM \"file:///etc/passwd\">]>&a;", "{{7*7}}${7*7}",
     "${jndi:ldap://127.0.0.1/x}", "%s%s%n%x", "../../../../etc/passwd", "\x00\x01\x02\x1b[31m\x7f", "\r\n\r\nX: y",
-    "\u202e\u200b\ufeff\u2028", "😀" * 20, "𠀀𪚥" * 10, "NULL", "undefined", "__proto__", "[]", "{}", "0", "-1",
+    "\u202e\u200b\ufeff\u2028", "半个表情\ud83d", "😀" * 20, "𠀀𪚥" * 10, "NULL", "undefined", "__proto__", "[]", "{}",
+    "0", "-1",
     "我们是中关村的国高企业<b>能申请吗</b>", "13812345678 110105194912310021",
 ]
 nasty_text = st.one_of(st.sampled_from(NASTY), st.text(max_size=300),
@@ -59,6 +60,13 @@ json_values = st.recursive(
 
 def deep_json(depth: int) -> str:
     return "[" * depth + "]" * depth
+
+
+class Raw(bytes):
+    """Bytes that print short in a falsifying example (deep JSON, huge bodies)."""
+
+    def __repr__(self) -> str:
+        return f"Raw({bytes(self[:40])!r}… {len(self)} bytes)" if len(self) > 60 else f"Raw({bytes(self)!r})"
 
 
 def tracker(servers: Any, conversation_id: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import socketio
 
 from bot.gateway import logs
 from bot.gateway.hub import SORRY, Hub
-from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage
+from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage, clean_text
 from bot.gateway.ratelimit import RATE_LIMITED
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class WebChannel:
         text = data.get("message")
         if not isinstance(text, str):
             return await self._error(sid, "bad_request", "消息内容必须是文字。")
-        text = text.strip()
+        text = clean_text(text).strip()
         if not text:
             return {"status": "ignored"}
         if len(text) > self.max_chars:
