@@ -50,13 +50,17 @@ polling_params = st.dictionaries(st.sampled_from(["EIO", "transport", "t", "b64"
 @given(body=engineio_payload, params=polling_params)
 async def test_polling_requests_with_random_bodies_are_never_5xx(fuzz_gateway, body, params):
     sid = await _polling_sid(fuzz_gateway)
+    # bounded: a request that happened to long-poll a live session must not hang the example
+    bounded = aiohttp.ClientTimeout(total=40)
     async with fuzz_gateway.post("/socket.io/", params={"EIO": "4", "transport": "polling", "sid": sid, **params},
-                                 data=body) as resp:
+                                 data=body, timeout=bounded) as resp:
         assert resp.status < 500, (body[:80], params, resp.status)
     # a GET with a live sid long-polls (up to the 25 s ping interval): only random ones here
-    async with fuzz_gateway.get("/socket.io/", params={"transport": "polling", **params, "sid": sid[::-1]}) as resp:
+    random_sid = {k: v for k, v in params.items() if k != "sid"}
+    async with fuzz_gateway.get("/socket.io/", params={"transport": "polling", **random_sid, "sid": sid[::-1]},
+                                timeout=bounded) as resp:
         assert resp.status < 500, (params, resp.status)
-    async with fuzz_gateway.get("/socket.io/", params=params) as resp:
+    async with fuzz_gateway.get("/socket.io/", params=random_sid, timeout=bounded) as resp:
         assert resp.status < 500, (params, resp.status)
     await assert_up(fuzz_gateway)
 
