@@ -82,9 +82,12 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 def _handoff_id(request: web.Request) -> int:
     try:
-        return int(request.match_info["handoff_id"])
+        value = int(request.match_info["handoff_id"])
     except ValueError:
         raise _json_error(web.HTTPBadRequest, "bad handoff id") from None
+    if not 0 < value < 2**31:  # beyond any id the database holds (and beyond SQLite's integers)
+        raise _json_error(web.HTTPNotFound, "no such handoff")
+    return value
 
 
 routes = web.RouteTableDef()

@@ -120,6 +120,7 @@ async def test_console_requires_login_csrf_and_limits_attempts(console):
     assert (await console.post("/helpdesk/api/handoffs/1/claim")).status == 403  # no CSRF token
     assert (await console.post("/helpdesk/api/handoffs/1/claim", headers={"X-CSRF-Token": "forged"})).status == 403
     assert (await console.get("/helpdesk/api/handoffs/999")).status == 404
+    assert (await console.get(f"/helpdesk/api/handoffs/{2**63}")).status == 404  # not an overflow 500
     assert (await console.post("/helpdesk/api/login", data=b"{not json",
                                headers={"Content-Type": "application/json"})).status == 400
     for _ in range(5):
