@@ -17,8 +17,7 @@ def _err(msg: str) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import create_engine
-
+    from bot.db import make_engine
     from bot.knowledge.corpus import CorpusError, load_corpus
     from bot.knowledge.ingest import ingest
 
@@ -36,7 +35,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         _err(f"warning: {warning}")
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.database_url, future=True)
+    engine = make_engine(settings.database_url)
     try:
         report = ingest(engine, corpus, progress=lambda line: _err(f"  {line}"))
     finally:

@@ -221,14 +221,13 @@ def scaled_services() -> dict[str, str]:
 
 def scaled_config(**overrides: object) -> ServerConfig:
     """Two action servers, two Rasa servers and two gateways on PostgreSQL and Redis, the store ingested."""
-    from sqlalchemy import create_engine
-
+    from bot.db import make_engine
     from bot.knowledge.corpus import load_corpus
     from bot.knowledge.ingest import ingest
     from bot.settings import Settings
 
     env = scaled_services()
-    engine = create_engine(env["DATABASE_URL"], future=True)
+    engine = make_engine(env["DATABASE_URL"])
     try:
         ingest(engine, load_corpus(Settings.from_env().corpus_dir), progress=lambda _: None)
     finally:

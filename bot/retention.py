@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    create_engine,
     delete,
     func,
     inspect,
@@ -32,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from bot.db import make_engine
 from bot.helpdesk.models import CLOSED, RETURNED, Handoff, HandoffMessage, StaffSession
 
 _tracker = MetaData()
@@ -66,7 +66,7 @@ def _engine(url: str) -> Engine | None:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         if not Path(parsed.database).exists():
             return None
-    return create_engine(url, future=True)
+    return make_engine(url)
 
 
 def _count(conn: Connection, stmt) -> int:  # type: ignore[no-untyped-def]
