@@ -7,8 +7,11 @@ Profiles, measured in the same run:
   stock     the same, with the stock DIET + TED model (bench/config_stock.yml)
   scaled    2 action servers, 2 Rasa servers, 2 gateways on PostgreSQL + Redis (what `make run-scaled` starts)
 
-With --faults (scaled profile): during the load, one Rasa server and one gateway are killed; users on the lost
-gateway reconnect to the other one and re-send what was not acknowledged.
+With --faults (scaled profile), during the load: a Rasa server, a gateway and an action server are killed and
+started again a few seconds later (as a supervisor would), PostgreSQL is restarted and Redis is stopped for 5 s.
+Users on a lost gateway reconnect to the other one and re-send what was not acknowledged; a user who is told
+"稍后再试" sends the message again, as people do. WeChat replies go passively or, past Tencent's 5-second window,
+through a local stand-in of the customer-service API; each message must get its reply exactly once.
 
 Usage: python bench/load.py [--users 10] [--conversations 2] [--profiles embedded,stock,scaled] [--faults]
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -26,14 +30,17 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
+import aiohttp.web  # noqa: E402
 import socketio  # noqa: E402
 
+from bench import faults  # noqa: E402
 from bench.servers import SCRIPT  # noqa: E402
 from bot.gateway.wechat_sim import WeChatUser  # noqa: E402
 from bot.knowledge.corpus import load_corpus  # noqa: E402
@@ -46,18 +53,82 @@ SORRY_MARK = "稍后再试"
 #: capacity is measured here, not the per-address limits (every simulated user comes from 127.0.0.1)
 NO_LIMITS = {"RATE_LIMIT_PER_IP_PER_MIN": "0", "RATE_LIMIT_PER_CONVERSATION_PER_MIN": "0",
              "RATE_LIMIT_CALLBACK_PER_IP_PER_MIN": "0"}
+WECHAT_API_PORT = 39099  # the stand-in of Tencent's customer-service API, run by this script
 WECHAT = {**NO_LIMITS, "WECHAT_TOKEN": "load-token", "WECHAT_APP_ID": "wxload0000000000", "WECHAT_APP_SECRET": "load-secret",
-          "WECHAT_API_BASE": "http://127.0.0.1:9", "WECHAT_REPLY_DEADLINE_S": "20", "WECHAT_MAX_SKEW_S": "0"}
+          "WECHAT_API_BASE": f"http://127.0.0.1:{WECHAT_API_PORT}", "WECHAT_MAX_SKEW_S": "0"}
 TURN_TIMEOUT = 30.0
+RETRY_AFTER_S = 2.0  # a user told "稍后再试" sends the message again after this long …
+MAX_ATTEMPTS = 8  # … this many times at most
+TENCENT_GAVE_UP = "（微信：该公众号暂时无法提供服务，请稍后再试）"
+FAULT_RUN_S = 45.0  # with faults, users keep starting conversations until the fault timeline is over
+
+
+class ApiRecorder:
+    """A local stand-in for Tencent's customer-service message API, recording what each user was sent."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[str]] = {}
+        self.changed = asyncio.Event()
+
+    async def _token(self, request: aiohttp.web.Request) -> aiohttp.web.Response:
+        return aiohttp.web.json_response({"access_token": uuid.uuid4().hex, "expires_in": 7200})
+
+    async def _send(self, request: aiohttp.web.Request) -> aiohttp.web.Response:
+        data = await request.json()
+        self.sent.setdefault(data["touser"], []).append((data.get("text") or {}).get("content", ""))
+        self.changed.set()
+        self.changed = asyncio.Event()
+        return aiohttp.web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def wait(self, user: str, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while len(self.sent.get(user, [])) < count:
+            if time.monotonic() >= deadline:
+                return False
+            try:
+                await asyncio.wait_for(self.changed.wait(), deadline - time.monotonic())
+            except asyncio.TimeoutError:
+                return False
+        return True
+
+    async def serve(self) -> aiohttp.web.AppRunner:
+        app = aiohttp.web.Application()
+        app.router.add_get("/cgi-bin/token", self._token)
+        app.router.add_post("/cgi-bin/message/custom/send", self._send)
+        runner = aiohttp.web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await aiohttp.web.TCPSite(runner, "127.0.0.1", WECHAT_API_PORT).start()
+        return runner
 
 
 @dataclass
 class Conversation:
     conversation_id: str
-    sent: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)  # each turn that got its answer, once, in order
+    attempts: dict[str, int] = field(default_factory=dict)  # text → times sent (a "稍后再试" is sent again)
     latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    sorry: int = 0
+    errors: int = 0  # turns given up: no reply at all, or "稍后再试" every time
+    sorry: int = 0  # attempts answered "稍后再试"
+    replies_missing: int = 0  # WeChat: messages whose reply never arrived
+    replies_duplicated: int = 0  # WeChat: reply pieces delivered more than once
+
+    async def turn(self, text: str, attempt: Callable[[str], Awaitable[str]]) -> None:
+        """One turn as a person takes it: told to try again later, they send it again a little later."""
+        for _ in range(MAX_ATTEMPTS):
+            started = time.perf_counter()
+            self.attempts[text] = self.attempts.get(text, 0) + 1
+            try:
+                reply = await attempt(text)
+            except Exception:  # noqa: BLE001 - counted
+                self.errors += 1
+                return
+            self.latencies.append(time.perf_counter() - started)
+            if SORRY_MARK not in reply:
+                self.sent.append(text)
+                return
+            self.sorry += 1
+            await asyncio.sleep(RETRY_AFTER_S)
+        self.errors += 1
 
 
 class WebUser:
@@ -125,48 +196,56 @@ class WebUser:
 async def web_conversation(gateways: list[str]) -> Conversation:
     user = WebUser(gateways)
     conv = Conversation(f"web:{user.session_id}")
+
+    async def attempt(text: str) -> str:
+        return (await user.say(text)).get("text") or ""
+
     try:
         for text in SCRIPT:
-            started = time.perf_counter()
-            try:
-                reply = await user.say(text)
-            except Exception:  # noqa: BLE001 - counted
-                conv.errors += 1
-                continue
-            conv.sent.append(text)
-            conv.latencies.append(time.perf_counter() - started)
-            conv.sorry += SORRY_MARK in (reply.get("text") or "")
+            await conv.turn(text, attempt)
     finally:
         await user.close()
     return conv
 
 
-async def wechat_conversation(gateways: list[str], session: aiohttp.ClientSession) -> Conversation:
+async def wechat_conversation(gateways: list[str], session: aiohttp.ClientSession, api: ApiRecorder) -> Conversation:
     users = [WeChatUser(f"{g}/wechat", WECHAT["WECHAT_TOKEN"], WECHAT["WECHAT_APP_ID"]) for g in gateways]
     openid = users[0].openid
     for u in users:
         u.openid = openid
     conv = Conversation(f"wechat:{openid}")
-    for i, text in enumerate(SCRIPT):
-        fields = users[0].message(text=text)
-        started = time.perf_counter()
-        for attempt in range(len(users) * 2):  # WeChat retries; with two gateways, a retry may reach the other
+    first = itertools.count()
+
+    async def attempt(text: str) -> str:
+        fields = users[0].message(text=text)  # a new MsgId: the user typed it again
+        seen = len(api.sent.get(openid, []))
+        start = next(first)
+        for n in range(len(users) * 3):  # Tencent retries the same MsgId; behind a balancer, maybe elsewhere
             try:
-                reply = await users[(i + attempt) % len(users)].send(session, fields)
+                passive = await users[(start + n) % len(users)].send(session, fields)
                 break
-            except Exception:  # noqa: BLE001
-                await asyncio.sleep(0.3)
-        else:
-            conv.errors += 1
-            continue
-        conv.sent.append(text)
-        conv.latencies.append(time.perf_counter() - started)
-        conv.sorry += SORRY_MARK in (reply or "")
+            except Exception:  # noqa: BLE001 - that gateway is down: Tencent's retry
+                await asyncio.sleep(0.5)
+        else:  # Tencent gives up after its retries and tells the user itself
+            return TENCENT_GAVE_UP
+        if passive is None and not await api.wait(openid, seen + 1, TURN_TIMEOUT):
+            conv.replies_missing += 1
+            raise TimeoutError(text)
+        await asyncio.sleep(0.3)  # pieces past 2048 bytes follow through the API
+        pushed = api.sent.get(openid, [])[seen:]
+        delivered = ([passive] if passive is not None else []) + pushed
+        conv.replies_duplicated += len(delivered) - len(set(delivered))
+        return delivered[0]
+
+    for text in SCRIPT:
+        await conv.turn(text, attempt)
     return conv
 
+def audit(servers: Servers, conversations: list[Conversation], problems: list[str] | None = None) -> dict[str, int]:
+    """Compare what each user sent with the Rasa tracker: lost, duplicated, reordered, unanswered turns.
 
-def audit(servers: Servers, conversations: list[Conversation]) -> dict[str, int]:
-    """Compare what each user sent with the Rasa tracker: lost, duplicated, reordered, unanswered turns."""
+    A turn answered "稍后再试" and sent again may be in the tracker once per attempt (the failed attempt is logged
+    with the "稍后再试" the user saw) but must be there at least once per answer and at most once per attempt."""
     import urllib.request
     from urllib.parse import quote
 
@@ -179,71 +258,135 @@ def audit(servers: Servers, conversations: list[Conversation]) -> dict[str, int]
         users = [(i, e.get("text")) for i, e in enumerate(events) if e["event"] == "user"]
         texts = [t for _, t in users]
         result["turns"] += len(conv.sent)
-        result["lost"] += sum(max(0, conv.sent.count(t) - texts.count(t)) for t in set(conv.sent))
-        result["duplicated"] += sum(max(0, texts.count(t) - conv.sent.count(t)) for t in set(texts))
-        result["reordered"] += int([t for t in texts if t in conv.sent] != [t for t in conv.sent if t in texts])
-        for n, (i, _) in enumerate(users):
+        found: list[tuple[str, str]] = []
+        for text in set(conv.attempts) | set(texts):
+            if conv.sent.count(text) > texts.count(text):
+                found.append(("lost", text))
+            if texts.count(text) > conv.attempts.get(text, 0):
+                found.append(("duplicated", text))
+        logged = list(dict.fromkeys(t for t in texts if t in conv.attempts))  # first appearances, in order
+        if logged != [t for t in conv.attempts if t in logged]:
+            found.append(("reordered", " / ".join(logged)))
+        for n, (i, text) in enumerate(users):
             end = users[n + 1][0] if n + 1 < len(users) else len(events)
-            result["unanswered"] += not any(e["event"] == "bot" for e in events[i:end])
+            if not any(e["event"] == "bot" for e in events[i:end]):
+                found.append(("unanswered", text or ""))
+        for kind, text in found:
+            result[kind] += 1
+            if problems is not None:
+                problems.append(f"{kind}: {conv.conversation_id} {text!r} (sent {conv.attempts.get(text, 0)}×, "
+                                f"answered {conv.sent.count(text)}×, in the tracker {texts.count(text)}×)")
     return result
 
-
 async def run_load(servers: Servers, gateways: list[str], users: int, conversations: int,
-                   faults: bool) -> tuple[dict[str, float], list[Conversation], list[str]]:
+                   faults_on: bool) -> tuple[dict[str, float], list[Conversation], list[str]]:
     notes: list[str] = []
+    started = time.perf_counter()
+    api = ApiRecorder()
+    api_runner = await api.serve()
 
     async def one_user(n: int, session: aiohttp.ClientSession) -> list[Conversation]:
         out = []
-        for _ in range(conversations):
+        for k in itertools.count():
+            if k >= conversations and (not faults_on or time.perf_counter() - started >= FAULT_RUN_S):
+                break
             if n % 5 == 4:  # one user in five is on WeChat
-                out.append(await wechat_conversation(gateways, session))
+                out.append(await wechat_conversation(gateways, session, api))
             else:
                 out.append(await web_conversation(gateways[n % len(gateways):] + gateways[:n % len(gateways)]))
         return out
 
-    async def inject_faults() -> None:
+    def note(text: str) -> None:
+        notes.append(f"t+{time.perf_counter() - started:.0f}s {text}")
+
+    async def bring_back(name: str, after: float) -> None:
+        await asyncio.sleep(after)
+        seconds = await asyncio.to_thread(servers.restart, name)
+        note(f"{name} back ({seconds:.1f}s from its restart to answering)")
+
+    async def scaled_faults() -> None:
+        back: list[asyncio.Task[None]] = []
         await asyncio.sleep(4)
         servers.kill("rasa-2")
-        notes.append(f"t+4s killed rasa-2 (pid gone); gateways fail over to rasa on :{servers.config.rasa_port}")
+        note("killed rasa-2; the gateways fail over to the other Rasa server")
+        back.append(asyncio.create_task(bring_back("rasa-2", 6)))
         await asyncio.sleep(4)
         servers.kill("gateway-2")
-        notes.append("t+8s killed gateway-2; its users reconnect to gateway :%d and re-send" % servers.config.gateway_port)
+        note("killed gateway-2; its users reconnect to the other gateway and re-send")
+        back.append(asyncio.create_task(bring_back("gateway-2", 4)))
+        await asyncio.sleep(4)
+        servers.kill("actions-2")
+        note("killed actions-2; turns needing it fail until it is back")
+        back.append(asyncio.create_task(bring_back("actions-2", 4)))
+        await asyncio.sleep(8)
+        seconds = await asyncio.to_thread(faults.restart_postgres)
+        note(f"restarted PostgreSQL ({seconds:.1f}s until it answered again)")
+        await asyncio.sleep(6)
+        await asyncio.to_thread(faults.stop_redis)
+        note("stopped Redis")
+        await asyncio.sleep(5)
+        await asyncio.to_thread(faults.start_redis)
+        note("started Redis again")
+        await asyncio.gather(*back)
 
-    started = time.perf_counter()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT)) as session:
-        tasks = [one_user(n, session) for n in range(users)]
-        if faults:
-            results = await asyncio.gather(*tasks, inject_faults())
-            results = results[:-1]
-        else:
-            results = await asyncio.gather(*tasks)
+    async def embedded_faults() -> None:
+        await asyncio.sleep(4)
+        servers.kill("actions")
+        note("killed the action server")
+        await bring_back("actions", 4)
+        await asyncio.sleep(4)
+        servers.kill("rasa")
+        note("killed Rasa")
+        await bring_back("rasa", 2)
+        await asyncio.sleep(4)
+        servers.kill("gateway")
+        note("killed the gateway; users reconnect when it is back and re-send")
+        await bring_back("gateway", 2)
+
+    async def inject_faults() -> None:
+        await (scaled_faults() if servers.config.instances > 1 else embedded_faults())
+
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT)) as session:
+            tasks = [one_user(n, session) for n in range(users)]
+            if faults_on:
+                results = await asyncio.gather(*tasks, inject_faults())
+                results = results[:-1]
+            else:
+                results = await asyncio.gather(*tasks)
+    finally:
+        await api_runner.cleanup()
     elapsed = time.perf_counter() - started
     convs = [c for r in results for c in r]
     lat = sorted(x * 1000 for c in convs for x in c.latencies)
+    wechat = [c for c in convs if c.conversation_id.startswith("wechat:")]
     figures = {
         "messages": float(len(lat)), "seconds": elapsed, "msg_per_s": len(lat) / elapsed,
         "median_ms": statistics.median(lat) if lat else 0.0,
         "p95_ms": lat[int(0.95 * (len(lat) - 1))] if lat else 0.0,
         "p99_ms": lat[int(0.99 * (len(lat) - 1))] if lat else 0.0,
         "errors": float(sum(c.errors for c in convs)), "sorry": float(sum(c.sorry for c in convs)),
+        "wechat_messages": float(sum(sum(c.attempts.values()) for c in wechat)),
+        "wechat_missing": float(sum(c.replies_missing for c in wechat)),
+        "wechat_duplicated": float(sum(c.replies_duplicated for c in wechat)),
     }
     return figures, convs, notes
 
-
-def start(profile: str, tmp: Path) -> tuple[Servers, list[str]]:
-    common = {"log_dir": tmp / f"logs-{profile}"}
+def start(profile: str, tmp: Path, label: str = "") -> tuple[Servers, list[str]]:
+    label = label or profile
+    common = {"log_dir": tmp / f"logs-{label}"}
     if profile == "scaled":
         config = scaled_config(rasa_port=35005, action_port=35055, gateway_port=38080, **common)
         config.extra_env.update(WECHAT)
     else:
-        db_url = f"sqlite:///{tmp / f'policy-{profile}.db'}"
+        db_url = f"sqlite:///{tmp / f'policy-{label}.db'}"
         store = PolicyStore.from_url(db_url)
         ingest(store.engine, load_corpus(ROOT / "policy_corpus"), progress=lambda _: None)
         store.engine.dispose()
         model = model_path() if profile == "embedded" else model_path("stock", "var/models-stock")
         port = 45005 if profile == "embedded" else 46005
         config = ServerConfig(rasa_port=port, action_port=port + 50, gateway_port=port + 3000, model=model,
-                              tracker_store_url=f"sqlite:///{tmp / f'tracker-{profile}.db'}",
+                              tracker_store_url=f"sqlite:///{tmp / f'tracker-{label}.db'}",
                               extra_env={"DATABASE_URL": db_url, **WECHAT}, **common)
     servers = Servers(config)
     servers.start(timeout=300)
@@ -255,35 +398,46 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--conversations", type=int, default=2, help="conversations per user, 8 turns each")
-    parser.add_argument("--profiles", default="embedded,stock,scaled")
-    parser.add_argument("--faults", action="store_true", help="kill a Rasa server and a gateway during the scaled run")
+    parser.add_argument("--profiles", default="embedded,stock,scaled",
+                        help="any of embedded, stock, scaled, embedded-faults, scaled-faults")
+    parser.add_argument("--faults", action="store_true", help="add embedded-faults and scaled-faults")
+    parser.add_argument("--keep", type=Path, help="keep the servers' logs (and SQLite files) in this directory")
     args = parser.parse_args()
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     profiles = [p for p in args.profiles.split(",") if p]
+    if args.faults:
+        profiles += [f"{p}-faults" for p in ("embedded", "scaled") if f"{p}-faults" not in profiles]
     if train() != 0:
         return 1
     if "stock" in profiles and train(config="bench/config_stock.yml", name="stock", out="var/models-stock") != 0:
         return 1
     rows: dict[str, tuple[dict[str, float], dict[str, int], list[str]]] = {}
+    problems: list[str] = []
     with tempfile.TemporaryDirectory() as tmp_dir:
+        work = args.keep or Path(tmp_dir)
+        work.mkdir(parents=True, exist_ok=True)
         for profile in profiles:
-            servers, gateways = start(profile, Path(tmp_dir))
+            servers, gateways = start(profile.removesuffix("-faults"), work, profile)
             try:
                 figures, convs, notes = asyncio.run(run_load(servers, gateways, args.users, args.conversations,
-                                                             args.faults and profile == "scaled"))
-                rows[profile] = (figures, audit(servers, convs), notes)
+                                                             profile.endswith("-faults")))
+                rows[profile] = (figures, audit(servers, convs, problems), notes)
             finally:
                 servers.stop()
     print(f"load: {args.users} concurrent users (1 in 5 on WeChat, the rest on the widget's Socket.IO), "
           f"{args.conversations} × {len(SCRIPT)}-turn conversations each")
-    print(f"  {'profile':<9} {'msg/s':>6} {'median':>7} {'p95':>7} {'p99':>7} {'errors':>6} {'稍后再试':>6} | "
-          f"{'turns':>5} {'lost':>4} {'dup':>4} {'reord':>5} {'unanswered':>10}")
+    print(f"  {'profile':<15} {'msg/s':>6} {'median':>7} {'p95':>7} {'p99':>7} {'errors':>6} {'稍后再试':>6} | "
+          f"{'turns':>5} {'lost':>4} {'dup':>4} {'reord':>5} {'unanswered':>10} | {'WeChat msgs':>11} "
+          f"{'no reply':>8} {'twice':>5}")
     for profile, (f, a, notes) in rows.items():
-        print(f"  {profile:<9} {f['msg_per_s']:>6.1f} {f['median_ms']:>5.0f}ms {f['p95_ms']:>5.0f}ms "
+        print(f"  {profile:<15} {f['msg_per_s']:>6.1f} {f['median_ms']:>5.0f}ms {f['p95_ms']:>5.0f}ms "
               f"{f['p99_ms']:>5.0f}ms {f['errors']:>6.0f} {f['sorry']:>8.0f} | {a['turns']:>5} {a['lost']:>4} "
-              f"{a['duplicated']:>4} {a['reordered']:>5} {a['unanswered']:>10}")
+              f"{a['duplicated']:>4} {a['reordered']:>5} {a['unanswered']:>10} | {f['wechat_messages']:>11.0f} "
+              f"{f['wechat_missing']:>8.0f} {f['wechat_duplicated']:>5.0f}")
         for note in notes:
-            print(f"            fault: {note}")
+            print(f"                  fault: {note}")
+    for problem in problems:
+        print(f"  {problem}")
     if "embedded" in rows and "stock" in rows:
         print(f"  embedded/stock: {rows['embedded'][0]['msg_per_s'] / rows['stock'][0]['msg_per_s']:.1f}× messages/s")
     print("  goals: 0 lost, 0 duplicated, 0 reordered; embedded ≥ 2× stock msg/s; p95 ≤ 1 s at 10 users")

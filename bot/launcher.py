@@ -114,8 +114,10 @@ class Servers:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.token = api_token()
         self.startup_seconds: dict[str, float] = {}
+        self._specs: dict[str, tuple[list[str], int, str]] = {}  # name → (command, instance, health URL)
 
-    def _spawn(self, name: str, cmd: list[str], instance: int = 0) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, cmd: list[str], instance: int = 0, health: str = "") -> subprocess.Popen[bytes]:
+        self._specs[name] = (cmd, instance, health)
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         out = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=self.config.env(instance), stdout=out,
@@ -138,18 +140,21 @@ class Servers:
         started = time.perf_counter()
         waits: list[tuple[str, str, subprocess.Popen[bytes]]] = []
         for i in range(c.instances):
+            health = f"http://{c.host}:{c.action_port + i}/health"
             actions = self._spawn(self.name("actions", i), [sys.executable, "-m", "bot", "serve-actions", "--port",
-                                                            str(c.action_port + i)], i)
-            waits.append((self.name("actions", i), f"http://{c.host}:{c.action_port + i}/health", actions))
+                                                            str(c.action_port + i)], i, health)
+            waits.append((self.name("actions", i), health, actions))
             if gateway:
-                gw = self._spawn(self.name("gateway", i), [sys.executable, "-m", "bot", "gateway"], i)
-                waits.append((self.name("gateway", i), f"http://{c.host}:{c.gateway_port + i}/healthz", gw))
+                health = f"http://{c.host}:{c.gateway_port + i}/healthz"
+                gw = self._spawn(self.name("gateway", i), [sys.executable, "-m", "bot", "gateway"], i, health)
+                waits.append((self.name("gateway", i), health, gw))
+            health = f"http://{c.host}:{c.rasa_port + i}/"
             rasa = self._spawn(self.name("rasa", i), [
                 rasa_bin(), "run", "--model", str(c.model), "--enable-api", "--auth-token", self.token,
                 "--interface", c.host, "--port", str(c.rasa_port + i), "--endpoints", "endpoints.yml",
                 "--credentials", "credentials.yml", "--cors", "http://127.0.0.1:*",
-            ], i)
-            waits.append((self.name("rasa", i), f"http://{c.host}:{c.rasa_port + i}/", rasa))
+            ], i, health)
+            waits.append((self.name("rasa", i), health, rasa))
         try:
             for name, url, proc in waits:
                 wait_http(url, timeout, proc)
@@ -164,6 +169,12 @@ class Servers:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+    def restart(self, name: str, timeout: float = 120) -> float:
+        """Start a killed server again, as a supervisor would; return the seconds until it answers."""
+        self.kill(name)
+        cmd, instance, health = self._specs[name]
+        return wait_http(health, timeout, self._spawn(name, cmd, instance, health))
 
     def stop(self) -> None:
         for proc in self.procs.values():

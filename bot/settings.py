@@ -24,6 +24,7 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = ""
     rasa_timeout_s: float = 10.0
+    rasa_retry_s: float = 6.0  # how long a turn that failed without running may be asked again
     max_message_chars: int = 2000
     allowed_origins: str = "*"
     # the scaled profile: several Rasa servers (RASA_URLS, comma-separated) and Redis for state shared by gateways
@@ -70,6 +71,7 @@ class Settings:
             rasa_url=(env.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
             rasa_token=env.get("RASA_TOKEN") or "",
             rasa_timeout_s=float(env.get("RASA_TIMEOUT_S") or 10.0),
+            rasa_retry_s=float(env.get("RASA_RETRY_S") or 6.0),
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000),
             allowed_origins=env.get("GATEWAY_ALLOWED_ORIGINS") or "*",
             rasa_urls=tuple(u.strip().rstrip("/") for u in (env.get("RASA_URLS") or "").split(",") if u.strip()),

@@ -44,7 +44,7 @@ async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(total=settings.rasa_timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         rasa = RasaClient(session, list(settings.rasa_urls) or settings.rasa_url, settings.rasa_token)
-        hub = Hub(rasa)
+        hub = Hub(rasa, retry_budget_s=settings.rasa_retry_s)
         app[hub_key] = hub
         hub.register_channel("web", app[web_channel_key].deliver)
         sweeper = await start_helpdesk(app, hub, rasa)

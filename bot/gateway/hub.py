@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -20,11 +21,23 @@ ChannelDeliver = Callable[[str, list[BotMessage]], Awaitable[None]]
 log = logging.getLogger(__name__)
 
 SORRY = "抱歉，系统暂时繁忙，请稍后再试。着急的话可以拨打12345市民服务热线。"
+#: how a failed turn is recorded in the tracker, so transcripts and audits show what the user saw
+FAILED_TURN = {"sender": "system", "failed_turn": True}
 
 
 class Hub:
-    def __init__(self, rasa: RasaClient) -> None:
+    """Routes each user message to Rasa or, while handed off, to the helpdesk.
+
+    Rasa's REST channel answers HTTP 200 with no messages when it failed inside (lock store, tracker store or
+    action server down), and every turn of this bot says something, so "no messages" is a failure. A failed turn
+    is asked again, within ``retry_budget_s``, only when it cannot have run twice: no Rasa server accepted the
+    connection, or the tracker shows the message was not logged. Otherwise the user gets the polite "try again"
+    line, and the tracker records it after the logged message.
+    """
+
+    def __init__(self, rasa: RasaClient, retry_budget_s: float = 6.0) -> None:
         self._rasa = rasa
+        self.retry_budget_s = retry_budget_s
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._channels: dict[str, ChannelDeliver] = {}
         self.relay: HandoffRelay | None = None  # set when the helpdesk is on
@@ -62,15 +75,52 @@ class Hub:
                 handoff = await self._open_handoff(message.conversation_id)
                 if handoff is not None and self.relay is not None:
                     return await self.relay.on_user_message(handoff, message)  # the bot stays silent
-                metadata = {**message.metadata, "channel": message.channel}
-                try:
-                    replies = await self._rasa.send(message.conversation_id, message.text, metadata)
-                except RasaUnavailable as exc:
-                    log.warning("rasa unavailable for %s: %s", message.conversation_id, exc)
-                    return [BotMessage(text=SORRY)]
+                replies = await self._ask_rasa(message)
                 if self.relay is not None and handoff_payload(replies) is not None:
                     return await self.relay.start(message, replies)
                 return replies
+
+    async def _ask_rasa(self, message: UserMessage) -> list[BotMessage]:
+        cid = message.conversation_id
+        message_id = message.message_id or uuid.uuid4().hex
+        metadata = {**message.metadata, "channel": message.channel, "message_id": message_id}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_budget_s
+        delay = 0.5
+        while True:
+            logged: bool | None = None  # whether the failed attempt reached the tracker; None: unknown
+            try:
+                replies = await self._rasa.send(cid, message.text, metadata)
+                if replies:
+                    return replies
+                failure = "Rasa answered no messages (failed inside)"
+            except RasaUnavailable as exc:
+                failure = str(exc)
+                logged = None if exc.reached else False
+            if logged is None:
+                logged = await self._logged(cid, message_id)
+            if logged is False and loop.time() + delay < deadline:
+                log.warning("turn failed for %s (%s); not logged, asking again in %.1f s", cid, failure, delay)
+                await asyncio.sleep(delay)
+                delay *= 2
+                continue
+            log.warning("turn failed for %s (%s); the user is asked to try again", cid, failure)
+            if logged:
+                await self._record_failure(cid)
+            return [BotMessage(text=SORRY)]
+
+    async def _logged(self, conversation_id: str, message_id: str) -> bool | None:
+        try:
+            return await self._rasa.logged(conversation_id, message_id)
+        except RasaUnavailable:
+            return None
+
+    async def _record_failure(self, conversation_id: str) -> None:
+        event = {"event": "bot", "text": SORRY, "metadata": FAILED_TURN}
+        try:
+            await self._rasa.append_events(conversation_id, [event])
+        except RasaUnavailable as exc:
+            log.warning("could not record the failed turn of %s: %s", conversation_id, exc)
 
     async def _open_handoff(self, conversation_id: str):  # type: ignore[no-untyped-def]
         if self.relay is None:

@@ -15,7 +15,13 @@ log = logging.getLogger(__name__)
 
 
 class RasaUnavailable(RuntimeError):
-    """Rasa did not answer (down, timing out, or answering with an error)."""
+    """Rasa did not answer (down, timing out, or answering with an error).
+
+    ``reached`` is False when no server accepted the connection, so the request cannot have run."""
+
+    def __init__(self, message: str, *, reached: bool = True) -> None:
+        super().__init__(message)
+        self.reached = reached
 
 
 def merge_custom(messages: list[BotMessage]) -> list[BotMessage]:
@@ -61,7 +67,7 @@ class RasaClient:
                     return await resp.json(content_type=None)
             except aiohttp.ClientConnectorError as exc:  # never reached that server: the next one may take it
                 if i == len(bases) - 1:
-                    raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
+                    raise RasaUnavailable(str(exc) or exc.__class__.__name__, reached=False) from exc
                 log.warning("Rasa %s refused the connection; trying the next server", base)
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
@@ -77,10 +83,18 @@ class RasaClient:
             raise RasaUnavailable("Rasa's reply is not a list")
         return merge_custom([BotMessage.from_rasa(item) for item in data if isinstance(item, dict)])
 
-    async def tracker(self, conversation_id: str) -> dict[str, Any]:
+    async def tracker(self, conversation_id: str, include_events: str = "ALL") -> dict[str, Any]:
         data = await self._call(conversation_id, "GET", f"{self._conversation(conversation_id)}/tracker",
-                                what="tracker API", params={"token": self._token, "include_events": "ALL"})
+                                what="tracker API", params={"token": self._token, "include_events": include_events})
         return data if isinstance(data, dict) else {}
+
+    async def logged(self, conversation_id: str, message_id: str) -> bool:
+        """Whether the conversation's latest user turn is the message sent with this ``message_id`` metadata."""
+        events = (await self.tracker(conversation_id, "AFTER_RESTART")).get("events") or []
+        for event in reversed(events):
+            if isinstance(event, dict) and event.get("event") == "user":
+                return (event.get("metadata") or {}).get("message_id") == message_id
+        return False
 
     async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         """Record events in the tracker without running the bot (what users and staff said while handed off)."""

@@ -118,7 +118,7 @@ async def test_messages_before_a_session_are_refused(widget):
 
 
 async def test_rasa_down_gives_a_polite_line_and_the_gateway_keeps_running(aiohttp_client, gateway_settings):
-    down = dataclasses.replace(gateway_settings, rasa_url="http://127.0.0.1:9", rasa_timeout_s=2)
+    down = dataclasses.replace(gateway_settings, rasa_url="http://127.0.0.1:9", rasa_timeout_s=2, rasa_retry_s=1)
     client = await aiohttp_client(create_app(down))
     from .conftest import WidgetClient
 

@@ -23,8 +23,10 @@ from dataclasses import asdict
 from typing import Any
 
 import socketio
+from redis.exceptions import RedisError
 
 from bot.gateway import logs
+from bot.gateway.channels.socketio_redis import LocalFirstRedisManager
 from bot.gateway.hub import SORRY, Hub
 from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage, clean_text
 from bot.gateway.ratelimit import RATE_LIMITED
@@ -35,6 +37,7 @@ CHANNEL = "web"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SEEN_PER_CONVERSATION = 256
+SEEN_CONVERSATIONS = 20000  # message ids are remembered for this many recent conversations
 
 
 def bot_payload(message: BotMessage) -> dict[str, Any]:
@@ -63,14 +66,15 @@ class WebChannel:
         self.path = socketio_path
         # With several gateways, Socket.IO's Redis manager carries emits to a session's sockets on any instance,
         # and message ids are de-duplicated in Redis, so a re-send to another instance is still handled once.
-        manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+        # With Redis down, this instance's own sockets still get their replies and ids are checked locally.
+        manager = LocalFirstRedisManager(redis_url) if redis_url else None
         self._redis_url = redis_url
         self._redis: Any = None
         self.sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=allowed_origins,
                                         max_http_buffer_size=64 * 1024, logger=False, engineio_logger=False,
                                         client_manager=manager)
         self._sessions: dict[str, str] = {}  # sid → session id
-        self._seen: dict[str, OrderedDict[str, None]] = {}
+        self._seen: OrderedDict[str, OrderedDict[str, None]] = OrderedDict()  # recent conversations first out
         self._tasks: set[asyncio.Task[None]] = set()
         # rate limits (bot/gateway/ratelimit.py): (the socket's HTTP request, conversation id) → None or why not
         self.admit: Callable[[Any, str], str | None] | None = None
@@ -146,12 +150,21 @@ class WebChannel:
         if self._redis is None:
             import redis.asyncio as aioredis
 
-            self._redis = aioredis.from_url(self._redis_url)
-        first = await self._redis.set(f"zgc:web:seen:{conversation_id}:{message_id}", 1, nx=True, ex=24 * 3600)
+            self._redis = aioredis.from_url(self._redis_url, socket_connect_timeout=1, socket_timeout=1)
+        local = self._already_seen(conversation_id, message_id)  # kept too, for when Redis is away
+        try:
+            first = await self._redis.set(f"zgc:web:seen:{conversation_id}:{message_id}", 1, nx=True, ex=24 * 3600)
+        except (RedisError, OSError) as exc:
+            log.warning("web %s: Redis unavailable for de-duplication (%s); checked on this instance only",
+                        conversation_id, exc)
+            return local
         return not first
 
     def _already_seen(self, conversation_id: str, message_id: str) -> bool:
         seen = self._seen.setdefault(conversation_id, OrderedDict())
+        self._seen.move_to_end(conversation_id)
+        while len(self._seen) > SEEN_CONVERSATIONS:
+            self._seen.popitem(last=False)
         if message_id in seen:
             return True
         seen[message_id] = None

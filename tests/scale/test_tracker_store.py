@@ -1,0 +1,78 @@
+"""Rasa's SQL tracker store as endpoints.yml loads it, against a real PostgreSQL that is restarted and stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench import faults
+from bot.launcher import PROJECT_DIR, scaled_services
+
+pytestmark = pytest.mark.e2e
+
+rasa_ts = pytest.importorskip("rasa.core.tracker_store")
+from rasa.shared.core.events import ActionExecuted, UserUttered  # noqa: E402
+from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
+from rasa.utils.endpoints import EndpointConfig  # noqa: E402
+
+from bot.rasa_stores import ResilientSQLTrackerStore  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def store() -> ResilientSQLTrackerStore:
+    url = scaled_services()["TRACKER_STORE_URL"]
+    endpoints = yaml.safe_load(Path(PROJECT_DIR / "endpoints.yml").read_text(encoding="utf-8"))["tracker_store"]
+    config = EndpointConfig(url=url, type=endpoints["type"], dialect="postgresql")
+    made = rasa_ts.create_tracker_store(config)
+    inner = getattr(made, "_tracker_store", made)
+    assert isinstance(inner, ResilientSQLTrackerStore)  # not Rasa's silent in-memory fallback
+    return inner
+
+
+def turn(tracker: DialogueStateTracker, text: str) -> None:
+    tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+def stored_texts(store: ResilientSQLTrackerStore, sender: str) -> list[str]:
+    tracker = asyncio.run(store.retrieve(sender))
+    return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+
+def test_pooled_connections_survive_a_postgresql_restart(store):
+    sender = f"test:{uuid.uuid4().hex}"
+    tracker = DialogueStateTracker(sender, [])
+    turn(tracker, "重启前")
+    asyncio.run(store.save(tracker))
+    faults.restart_postgres()
+    turn(tracker, "重启后")
+    asyncio.run(store.save(tracker))  # the pool's old connections are dead: checked and replaced
+    assert stored_texts(store, sender) == ["重启前", "重启后"]
+
+
+def test_a_save_while_postgresql_is_down_lands_once_when_it_is_back(store):
+    sender = f"test:{uuid.uuid4().hex}"
+    tracker = DialogueStateTracker(sender, [])
+    turn(tracker, "第一句")
+    asyncio.run(store.save(tracker))
+    turn(tracker, "停机时说的")
+    version, name = faults._cluster()
+
+    async def save_during_outage() -> None:
+        subprocess.run(["pg_ctlcluster", version, name, "stop", "-m", "fast"], check=True)
+        saving = asyncio.create_task(store.save(tracker))
+        await asyncio.sleep(1.5)
+        assert not saving.done()  # still trying
+        await asyncio.to_thread(faults.start_postgres)
+        await saving
+
+    try:
+        asyncio.run(save_during_outage())
+    finally:
+        faults.start_postgres()
+    assert stored_texts(store, sender) == ["第一句", "停机时说的"]
