@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup browser ingest check train run run-scaled load shell validate test bench clean
+.PHONY: help setup browser ingest check train run run-scaled load load-faults shell validate test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,8 +44,11 @@ run: ingest train ## set up, ingest, train if needed, start the action server an
 run-scaled: setup train ## the scaled profile: PostgreSQL + Redis, 2 action servers, 2 Rasa servers, 2 gateways
 	@$(PY) -m bot run --profile scaled
 
-load: setup train ## load suite: concurrent users over socket.io, both profiles, then a tracker audit
+load: setup train ## load suite: concurrent users over Socket.IO and WeChat, embedded/stock/scaled, tracker audit
 	@$(PY) bench/load.py
+
+load-faults: setup train ## fault suite: the same load while servers die, PostgreSQL restarts and Redis stops
+	@$(PY) bench/load.py --profiles embedded-faults,scaled-faults
 
 shell: ingest train ## talk to the bot in the terminal
 	@$(PY) -m bot shell

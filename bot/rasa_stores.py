@@ -9,6 +9,10 @@ Two things go wrong with the stock store when PostgreSQL restarts under load (me
 * a failed save is not retried, and Rasa's REST channel still returns the replies it collected: the user sees an
   answer that is missing from the conversation, and the bot forgets the turn. Saving is now retried for a few
   seconds; it is idempotent, because only the events the database does not have yet are written.
+
+On SQLite (the embedded profile) the store works on the event loop of a single Rasa process, so every commit's
+fsync stalls every conversation: the database is put in WAL mode with ``synchronous=NORMAL`` (a commit survives a
+crash of Rasa; only a power cut can lose the last few) and connections are kept open instead of reopened per query.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.pool import QueuePool
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -28,14 +34,27 @@ log = logging.getLogger(__name__)
 SAVE_RETRY_S = 8.0  # about three PostgreSQL restarts on this machine (2.6 s each)
 
 
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class ResilientSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name != "sqlite":  # a file on this machine does not restart under us
-            url = self.engine.url
-            self.engine.dispose()
+        url = self.engine.url
+        if self.engine.dialect.name == "sqlite" and url.database in (None, "", ":memory:"):
+            return  # one connection is the whole database: Rasa's own engine as it is
+        self.engine.dispose()
+        if self.engine.dialect.name == "sqlite":  # a file on this machine: it does not restart under us
+            self.engine = sa.create_engine(url, poolclass=QueuePool, pool_size=4,
+                                           connect_args={"check_same_thread": False})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
             self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         deadline = time.monotonic() + SAVE_RETRY_S

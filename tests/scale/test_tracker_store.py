@@ -76,3 +76,18 @@ def test_a_save_while_postgresql_is_down_lands_once_when_it_is_back(store):
     finally:
         faults.start_postgres()
     assert stored_texts(store, sender) == ["第一句", "停机时说的"]
+
+
+def test_sqlite_tracker_store_keeps_turns_in_wal_mode(tmp_path):
+    made = rasa_ts.create_tracker_store(EndpointConfig(url=f"sqlite:///{tmp_path / 'tracker.db'}", dialect="sqlite",
+                                                       type="bot.rasa_stores.ResilientSQLTrackerStore"))
+    store = getattr(made, "_tracker_store", made)
+    sender = f"test:{uuid.uuid4().hex}"
+    tracker = DialogueStateTracker(sender, [])
+    turn(tracker, "你好")
+    asyncio.run(store.save(tracker))
+    turn(tracker, "再见")
+    asyncio.run(store.save(tracker))
+    assert stored_texts(store, sender) == ["你好", "再见"]
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
