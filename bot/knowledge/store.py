@@ -11,7 +11,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -21,6 +22,8 @@ from bot.db import make_engine
 from bot.knowledge import models as m
 from bot.knowledge.parser import canonical, citation_text
 from bot.knowledge.textindex import DocumentIndex, IndexedPassage, SearchHit, Tokenizer
+
+T = TypeVar("T")
 
 CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
@@ -163,10 +166,21 @@ def parse_measure_number(text: str) -> int | None:
 
 
 class PolicyStore:
+    """Queries over the ingested documents. The content changes only by `python -m bot ingest`, so a store object
+    loads the documents, funds, measures and the search index once and keeps them (about half of the action
+    server's time per turn went to re-reading them); a running action server shows a new ingest after a restart."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._index: tuple[DocumentIndex, Tokenizer] | None = None
         self._lock = threading.Lock()
+        self._memo: dict[tuple[str, str | None], list[Any]] = {}
+
+    def _memoized(self, key: tuple[str, str | None], load: Callable[[], list[T]]) -> list[T]:
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = load()
+        return list(found)  # a copy: callers may sort or filter it
 
     @classmethod
     def from_url(cls, url: str) -> PolicyStore:
@@ -179,6 +193,9 @@ class PolicyStore:
     # documents
 
     def documents(self) -> list[DocumentInfo]:
+        return self._memoized(("documents", None), self._load_documents)
+
+    def _load_documents(self) -> list[DocumentInfo]:
         with self._session() as s:
             try:
                 rows = s.scalars(select(m.Document).order_by(m.Document.id)).all()
@@ -247,6 +264,9 @@ class PolicyStore:
 
     def funds(self, doc_id: str | None = None) -> list[FundInfo]:
         doc_id = doc_id or self.document().id
+        return self._memoized(("funds", doc_id), lambda: self._load_funds(doc_id))
+
+    def _load_funds(self, doc_id: str) -> list[FundInfo]:
         with self._session() as s:
             refs = self._refs(s)
             stmt = (select(m.Fund).where(m.Fund.document_id == doc_id).order_by(m.Fund.id)
@@ -281,6 +301,9 @@ class PolicyStore:
 
     def measures(self, doc_id: str | None = None) -> list[MeasureInfo]:
         doc_id = doc_id or self.document().id
+        return self._memoized(("measures", doc_id), lambda: self._load_measures(doc_id))
+
+    def _load_measures(self, doc_id: str) -> list[MeasureInfo]:
         with self._session() as s:
             refs = self._refs(s)
             stmt = (select(m.Measure).where(m.Measure.document_id == doc_id).order_by(m.Measure.number)
