@@ -280,7 +280,7 @@ async def test_messages_outside_a_turn_are_pushed_through_the_api(wechat, tencen
     sent = [c["json"] for c in tencent_api.of(SEND)]
     assert sent == [{"touser": openid, "msgtype": "text",
                      "text": {"content": "【人工客服】您好，我是客服小王。\n\n还需要什么？\n\n回复 1 结束人工服务"}}]
-    assert channel.menus.choose(openid, "1") == Button("结束人工服务", "/end_handoff")
+    assert await channel.state.choose(openid, "1") == Button("结束人工服务", "/end_handoff")
     hub = wechat.server.app[hub_key]
     if hasattr(hub, "deliver"):  # a hub that pushes staff replies finds the channel by its name
         await hub.deliver(f"wechat:{openid}", [BotMessage("第二条", sender="staff")])

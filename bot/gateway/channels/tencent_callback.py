@@ -10,6 +10,16 @@ connection and sends the same message again (three times in all). So:
   first (or every waiting request has gone away), through the message API, and every request answers "success";
 * text beyond the first 2048 bytes goes through the message API after the passive part.
 
+With several gateways behind one callback URL (``REDIS_URL`` set), a retry can reach another gateway, so the
+turn's state is shared in Redis (``tencent_state.py``): the first gateway to see a message claims it and works
+out the reply, then publishes it; a gateway holding a retry of a message claimed elsewhere waits for the
+published reply. The route ("passive" or "api") is claimed in Redis too, so whichever gateway holds the waiting
+requests, the reply goes out once; a gateway that claims "api" sends it when the reply is published (waiting up to
+a minute). Menus are kept in Redis, so a "1" picks from the user's last menu on any gateway, and a message to the
+bot waits for the user's previous one wherever it is being worked out. When Redis cannot be reached, a request
+is handled in its own gateway as without Redis (a warning is logged): it is still answered once there, but a
+retry reaching another gateway during the outage is handled, and answered, again.
+
 Subclasses (``wechat.py``, ``wecom.py``) only say how a request is verified and opened.
 """
 
@@ -28,10 +38,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.gateway.channels.tencent_api import TencentApi, TencentApiError
-from bot.gateway.channels.wxcrypto import SignatureError, WxCrypto, WxProtocolError, build_xml, check_signature, seal
-from bot.gateway.channels.wxtext import TEXT_LIMIT_BYTES, MenuBook, render, split_utf8
 from bot.gateway import logs
+from bot.gateway.channels.tencent_api import TencentApi, TencentApiError
+from bot.gateway.channels.tencent_state import (HOLD_EVERY_S, CallbackState, RedisCallbackState, StateUnavailable,
+                                                TakenOver)
+from bot.gateway.channels.wxcrypto import SignatureError, WxCrypto, WxProtocolError, build_xml, check_signature, seal
+from bot.gateway.channels.wxtext import TEXT_LIMIT_BYTES, render, split_utf8
 from bot.gateway.hub import SORRY, Hub
 from bot.gateway.messages import BotMessage, UserMessage
 from bot.gateway.ratelimit import RATE_LIMITED
@@ -90,14 +102,16 @@ class TencentCallback:
     name = ""  # the channel name, and the conversation id prefix
 
     def __init__(self, hub: Callable[[], Hub], *, token: str, deadline_s: float = 4.5, max_skew_s: int = 300,
-                 max_chars: int = 2000, max_turns: int = 4096, text_limit: int = TEXT_LIMIT_BYTES) -> None:
+                 max_chars: int = 2000, max_turns: int = 4096, text_limit: int = TEXT_LIMIT_BYTES,
+                 redis_url: str | None = None) -> None:
         self._hub = hub  # looked up when needed: the hub is built when the app starts
         self.token = token
         self.deadline_s = deadline_s
         self.max_skew_s = max_skew_s
         self.max_chars = max_chars
         self.text_limit = text_limit  # bytes per text message
-        self.menus = MenuBook()
+        # turns' claims, replies and routes, and users' menus: shared by the gateways through Redis, if given
+        self.state = RedisCallbackState(redis_url, f"zgc:wx:{self.name}:") if redis_url else CallbackState()
         self._turns: OrderedDict[str, Turn] = OrderedDict()
         self._latest: OrderedDict[str, asyncio.Task[list[str]]] = OrderedDict()  # each user's latest turn
         self._max_turns = max_turns
@@ -148,6 +162,7 @@ class TencentCallback:
             yield
             await self.drain()
             self.api = None
+            await self.state.close()
 
     def _refuse(self, request: web.Request, exc: Exception) -> web.Response:
         status = 403 if isinstance(exc, SignatureError) else 413 if isinstance(exc, BodyTooLarge) else 400
@@ -218,12 +233,12 @@ class TencentCallback:
             return user, key, lambda: self._fixed([WELCOME] if event == "subscribe" else [])
         else:
             return user, key, lambda: self._fixed([TEXT_ONLY])
-        return user, key, lambda: self._converse(user, text.strip(), msg_id or None, self._latest.get(user))
+        return user, key, lambda: self._converse(user, key, text.strip(), msg_id or None, self._latest.get(user))
 
     async def _fixed(self, pieces: list[str]) -> list[str]:
         return pieces
 
-    async def _converse(self, user: str, text: str, msg_id: str | None,
+    async def _converse(self, user: str, key: str, text: str, msg_id: str | None,
                         previous: asyncio.Task[list[str]] | None) -> list[str]:
         if not text:
             return []
@@ -231,7 +246,10 @@ class TencentCallback:
             return [f"消息过长（最多{self.max_chars}字），请精简或分几次发送。"]
         if previous is not None:  # a "1" refers to the menu of the user's previous message: wait for it
             await asyncio.wait([previous])
-        button = self.menus.choose(user, text)
+        earlier = await self.state.follow(user, key)
+        if earlier is not None:  # ... also when another gateway has it
+            await self._after(earlier)
+        button = await self.state.choose(user, text)
         metadata = {"display": button.title} if button else {}
         said = (button.payload or button.title) if button else text
         message = UserMessage(f"{self.name}:{user}", self.name, said, msg_id, metadata)
@@ -241,21 +259,87 @@ class TencentCallback:
             log.exception("%s: handling failed for %s", self.name, message.conversation_id)
             replies = [BotMessage(text=SORRY)]
         text_out, buttons = render(replies)
-        self.menus.remember(user, buttons)
+        await self.state.remember(user, buttons)
         return split_utf8(text_out, self.text_limit)
 
     def _start(self, key: str, work: Work) -> Turn:
-        turn = Turn(asyncio.create_task(work()))
+        # work() is called now, not once the message is claimed: it notes the user's previous turn
+        turn = Turn(asyncio.create_task(self._work_out(key, work())))
         self._turns[key] = turn
         while len(self._turns) > self._max_turns:
             self._turns.popitem(last=False)
         return turn
 
+    async def _work_out(self, key: str, reply: Coroutine[Any, Any, list[str]]) -> list[str]:
+        """A turn's reply: worked out here if this gateway is the first to claim the message, else the one
+        another gateway publishes."""
+        try:
+            elsewhere = await self._elsewhere(key)
+        except BaseException:  # cancelled (at shutdown)
+            reply.close()
+            raise
+        if elsewhere is not None:
+            reply.close()
+            return elsewhere
+        holding = asyncio.create_task(self._hold(key))
+        try:
+            pieces = await reply
+        finally:
+            holding.cancel()
+        await self.state.publish(key, pieces)
+        return pieces
+
+    async def _hold(self, key: str) -> None:
+        """Keep this gateway's claim on ``key`` alive while the reply is worked out."""
+        while True:
+            await asyncio.sleep(HOLD_EVERY_S)
+            await self.state.hold(key)
+
+    async def _elsewhere(self, key: str) -> list[str] | None:
+        """The reply another gateway works out for ``key``; None when it is for this gateway to work out (it was
+        first to claim the message, or the shared state is down)."""
+        if await self.state.claim(key):
+            return None
+        log.info("%s: %s is being handled by another gateway; waiting for its reply", self.name, key)
+        try:
+            return await self._reply_elsewhere(key, take_over=True)
+        except TakenOver:
+            log.warning("%s: the gateway handling %s went away before replying; it is handled here", self.name, key)
+            return None
+        except StateUnavailable as exc:
+            log.warning("%s: the shared state is unavailable (%s); %s is handled here too", self.name, exc, key)
+            return None
+
+    async def _reply_elsewhere(self, key: str, take_over: bool = False) -> list[str]:
+        """The reply another gateway publishes for ``key``; [] (with a warning) if it does not come in time."""
+        pieces = await self.state.wait_reply(key, self.state.wait_elsewhere_s, take_over)
+        if pieces is None:
+            log.warning("%s: no reply to %s came from another gateway in %.0f s", self.name, key,
+                        self.state.wait_elsewhere_s)
+            return []
+        return pieces
+
+    async def _after(self, key: str) -> None:
+        """Wait until the reply to ``key`` is worked out, here or on another gateway (bounded)."""
+        turn = self._turns.get(key)
+        if turn is not None:
+            await asyncio.wait([turn.task])
+            return
+        try:
+            await self._reply_elsewhere(key)
+        except StateUnavailable as exc:
+            log.warning("%s: the shared state is unavailable (%s); not waiting for %s", self.name, exc, key)
+
     async def respond(self, user: str, key: str, work: Work, timeout: float,
                       connected: Callable[[], bool]) -> str | None:
         """The passive reply to a message (or a retry of it), or None to answer "success": the reply goes, or has
         gone, another way. ``connected`` says whether Tencent is still waiting for this request's answer."""
+        deadline = asyncio.get_running_loop().time() + timeout
         turn = self._turns.get(key)
+        if turn is None and await self.state.route(key) is not None:
+            log.info("%s: %s is a retry of a message another gateway has answered", self.name, key)
+            return None
+        turn = self._turns.get(key)  # looked up again: another request may have started it meanwhile
         if turn is None:
             turn = self._start(key, work)
             self._latest[user] = turn.task
@@ -268,13 +352,14 @@ class TencentCallback:
             return None
         turn.waiting += 1
         try:
-            pieces = await asyncio.wait_for(asyncio.shield(turn.task), max(timeout, 0.0))
+            remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
+            pieces = await asyncio.wait_for(asyncio.shield(turn.task), remaining)
         except asyncio.TimeoutError:
-            self._send_later(turn, user)
+            self._send_later(turn, user, key)
             return None
         except asyncio.CancelledError:  # Tencent hung up; unless another retry is waiting, use the API
             if turn.waiting == 1:
-                self._send_later(turn, user)
+                self._send_later(turn, user, key)
             raise
         finally:
             turn.waiting -= 1
@@ -282,21 +367,35 @@ class TencentCallback:
             return None
         if not connected():  # Tencent hung up (it waits 5 s); unless a retry is waiting, use the API
             if turn.waiting == 0:
-                self._send_later(turn, user)
+                self._send_later(turn, user, key)
             return None
         turn.route = "passive"
+        claim = asyncio.ensure_future(self.state.claim_route(key, "passive"))
+        try:
+            if not await asyncio.shield(claim):
+                return None  # another gateway answers it
+        except asyncio.CancelledError:  # hung up while claiming: if the claim holds, the reply goes by the API
+            self._spawn(self._send_if(claim, user, pieces))
+            raise
         if len(pieces) > 1:
             self._spawn(self._send(user, pieces[1:]))
         return pieces[0]
 
-    def _send_later(self, turn: Turn, user: str) -> None:
+    def _send_later(self, turn: Turn, user: str, key: str) -> None:
         if turn.route is None:
             turn.route = "api"
-            log.info("%s: the reply to %s will go through the message API", self.name, user)
 
             async def deliver() -> None:
+                if not await self.state.claim_route(key, "api"):
+                    log.info("%s: the reply to %s is delivered by another gateway", self.name, key)
+                    return
+                log.info("%s: the reply to %s will go through the message API", self.name, user)
                 await self._send(user, await turn.task)
             self._spawn(deliver())
+
+    async def _send_if(self, claim: Awaitable[bool], user: str, pieces: list[str]) -> None:
+        if await claim:
+            await self._send(user, pieces)
 
     async def _send(self, user: str, pieces: list[str]) -> None:
         for piece in pieces:
@@ -313,7 +412,7 @@ class TencentCallback:
         """Messages outside a turn (e.g. a staff member's reply) go through the message API."""
         text, buttons = render(messages)
         if buttons:
-            self.menus.remember(user, buttons)
+            await self.state.remember(user, buttons)
         await self._send(user, split_utf8(text, self.text_limit))
 
     def _spawn(self, coro: Awaitable[None]) -> None:

@@ -87,8 +87,10 @@ def from_settings(settings: Settings, hub: Callable[[], Hub]) -> tuple[WeChatCha
         channel = WeChatChannel(hub, token=settings.wechat_token, app_id=settings.wechat_app_id,
                                 app_secret=settings.wechat_app_secret, aes_key=settings.wechat_aes_key,
                                 api_base=settings.wechat_api_base, deadline_s=settings.wechat_reply_deadline_s,
-                                max_skew_s=settings.wechat_max_skew_s, max_chars=settings.max_message_chars)
+                                max_skew_s=settings.wechat_max_skew_s, max_chars=settings.max_message_chars,
+                                redis_url=settings.redis_url or None)
     except ValueError as exc:
         return None, f"not mounted: WECHAT_AES_KEY is unusable ({exc})"
     mode = "plaintext and safe mode" if channel.crypto else "plaintext mode only (WECHAT_AES_KEY not set)"
-    return channel, f"mounted at {PATH}: {mode}, API {settings.wechat_api_base}"
+    shared = ", turns and menus shared through Redis" if settings.redis_url else ""
+    return channel, f"mounted at {PATH}: {mode}, API {settings.wechat_api_base}{shared}"

@@ -91,7 +91,9 @@ def from_settings(settings: Settings, hub: Callable[[], Hub]) -> tuple[WeComChan
                                aes_key=settings.wecom_aes_key, agent_id=int(settings.wecom_agent_id),
                                secret=settings.wecom_secret, api_base=settings.wecom_api_base,
                                deadline_s=settings.wechat_reply_deadline_s, max_skew_s=settings.wechat_max_skew_s,
-                               max_chars=settings.max_message_chars)
+                               max_chars=settings.max_message_chars,
+                               redis_url=settings.redis_url or None)
     except ValueError as exc:
         return None, f"not mounted: WECOM_AES_KEY is unusable ({exc})"
-    return channel, f"mounted at {PATH}: agent {channel.agent_id}, API {settings.wecom_api_base}"
+    shared = ", turns and menus shared through Redis" if settings.redis_url else ""
+    return channel, f"mounted at {PATH}: agent {channel.agent_id}, API {settings.wecom_api_base}{shared}"

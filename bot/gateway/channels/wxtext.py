@@ -68,12 +68,19 @@ class MenuBook:
 
     def choose(self, user: str, text: str) -> Button | None:
         """The button a bare number ("1", "１", " 2 ") picks from the user's last menu, if it does."""
-        number = unicodedata.normalize("NFKC", text).strip()
-        menu = self._menus.get(user)
-        if not menu or not number.isdecimal() or len(number) > 3:
-            return None
-        index = int(number)
-        if not 1 <= index <= len(menu):
-            return None
-        self._menus.move_to_end(user)
-        return menu[index - 1]
+        button = pick(self._menus.get(user, ()), text)
+        if button is not None:
+            self._menus.move_to_end(user)
+        return button
+
+
+def menu_number(text: str) -> int | None:
+    """The number a bare-number reply ("1", "１", " 2 ") stands for; None for any other text."""
+    number = unicodedata.normalize("NFKC", text).strip()
+    return int(number) if number.isdecimal() and len(number) <= 3 else None
+
+
+def pick(menu: Sequence[Button], text: str) -> Button | None:
+    """The button of ``menu`` a bare number picks, if it does."""
+    index = menu_number(text)
+    return menu[index - 1] if index is not None and 1 <= index <= len(menu) else None
