@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
+import psutil  # noqa: E402
 import aiohttp.web  # noqa: E402
 import socketio  # noqa: E402
 
@@ -53,7 +54,9 @@ SORRY_MARK = "稍后再试"
 #: capacity is measured here, not the per-address limits (every simulated user comes from 127.0.0.1)
 NO_LIMITS = {"RATE_LIMIT_PER_IP_PER_MIN": "0", "RATE_LIMIT_PER_CONVERSATION_PER_MIN": "0",
              "RATE_LIMIT_CALLBACK_PER_IP_PER_MIN": "0"}
-WECHAT_API_PORT = 39099  # the stand-in of Tencent's customer-service API, run by this script
+# Every port here is below 32768: Linux gives 32768–60999 to outgoing connections as source ports, and one of those
+# in TIME_WAIT on a server's port stops the server from starting.
+WECHAT_API_PORT = 29099  # the stand-in of Tencent's customer-service API, run by this script
 WECHAT = {**NO_LIMITS, "WECHAT_TOKEN": "load-token", "WECHAT_APP_ID": "wxload0000000000", "WECHAT_APP_SECRET": "load-secret",
           "WECHAT_API_BASE": f"http://127.0.0.1:{WECHAT_API_PORT}", "WECHAT_MAX_SKEW_S": "0"}
 TURN_TIMEOUT = 30.0
@@ -132,8 +135,9 @@ class Conversation:
 
 
 class WebUser:
-    """One widget user: sends a message, waits for its first reply; on a dropped gateway, reconnects to the next
-    gateway with the same session and re-sends the unacknowledged message (the widget's outbox)."""
+    """One widget user: sends a message and waits for its reply. When the gateway drops, it reconnects (to the next
+    gateway, with the same session) and, like a person looking at the restored history, takes the reply from there
+    if the message was answered, or sends the message again if it was not (``resent`` counts those)."""
 
     def __init__(self, gateways: list[str]) -> None:
         self.gateways = gateways
@@ -141,16 +145,22 @@ class WebUser:
         self.session_id = uuid.uuid4().hex
         self.sio: socketio.AsyncClient | None = None
         self.replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.history: list[dict[str, Any]] = []
+        self.resent = 0
 
     async def connect(self) -> None:
         for attempt in range(len(self.gateways) * 3):
             url = self.gateways[(self.gateway_index + attempt) % len(self.gateways)]
             sio = socketio.AsyncClient(reconnection=False)
             sio.on("bot_uttered", self._on_reply)
+            sio.on("session_history", self._on_history)
+            sio.on("disconnect", self._on_disconnect)
+            self.history = []
             try:
                 await sio.connect(url, transports=["websocket"], wait_timeout=5)
                 await sio.call("session_request", {"session_id": self.session_id}, timeout=10)
             except Exception:  # noqa: BLE001 - that gateway is down: the next one
+                await discard(sio)
                 await asyncio.sleep(0.3)
                 continue
             self.sio, self.gateway_index = sio, (self.gateway_index + attempt) % len(self.gateways)
@@ -162,35 +172,68 @@ class WebUser:
         if fut is not None and not fut.done():
             fut.set_result(data)
 
+    async def _on_history(self, data: dict[str, Any]) -> None:
+        self.history = list((data or {}).get("messages") or [])
+
+    async def _on_disconnect(self) -> None:
+        for fut in self.replies.values():
+            if not fut.done():
+                fut.set_exception(ConnectionError("the gateway went away"))
+                fut.exception()  # seen here: say() may be between two awaits and never look
+
+    def _answer_in_history(self, text: str) -> dict[str, Any] | None:
+        """The reply to ``text`` if it is the last thing the user said in the restored history and was answered."""
+        users = [i for i, m in enumerate(self.history) if m.get("sender") == "user"]
+        if not users or self.history[users[-1]].get("text") != text:
+            return None
+        after = [m for m in self.history[users[-1] + 1:] if m.get("text")]
+        return after[0] if after else None
+
     async def say(self, text: str) -> dict[str, Any]:
-        message_id = uuid.uuid4().hex[:16]
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.replies[message_id] = fut
         deadline = time.monotonic() + TURN_TIMEOUT
+        sent = False
         while time.monotonic() < deadline:
+            message_id = uuid.uuid4().hex[:16]
+            fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            self.replies = {message_id: fut}
             try:
                 if self.sio is None or not self.sio.connected:
                     await self.connect()
+                    await asyncio.sleep(0.3)  # the restored history arrives
+                    if sent:
+                        answered = self._answer_in_history(text)
+                        if answered is not None:
+                            return answered
+                        self.resent += 1
                 assert self.sio is not None
+                sent = True
                 await self.sio.call("user_uttered", {"message": text, "session_id": self.session_id,
                                                      "customData": {"message_id": message_id}}, timeout=10)
                 return await asyncio.wait_for(asyncio.shield(fut), timeout=max(0.1, deadline - time.monotonic()))
             except (socketio.exceptions.SocketIOError, ConnectionError, asyncio.TimeoutError, OSError):
-                if fut.done():
+                if fut.done() and fut.exception() is None:
                     return fut.result()
                 if self.sio is not None:
-                    try:
-                        await self.sio.disconnect()
-                    except Exception:  # noqa: BLE001
-                        pass
+                    await discard(self.sio)
                 self.sio = None
                 self.gateway_index += 1
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.5)
         raise TimeoutError(text)
 
     async def close(self) -> None:
-        if self.sio is not None and self.sio.connected:
-            await self.sio.disconnect()
+        if self.sio is not None:
+            await discard(self.sio)
+
+
+async def discard(sio: socketio.AsyncClient) -> None:
+    """Disconnect a client and close its HTTP session, whatever state it is in."""
+    try:
+        await sio.disconnect()
+    except Exception:  # noqa: BLE001 - it may be half-connected to a dead gateway
+        pass
+    http = getattr(sio.eio, "http", None)
+    if http is not None and not http.closed:
+        await http.close()
 
 
 async def web_conversation(gateways: list[str]) -> Conversation:
@@ -198,7 +241,11 @@ async def web_conversation(gateways: list[str]) -> Conversation:
     conv = Conversation(f"web:{user.session_id}")
 
     async def attempt(text: str) -> str:
-        return (await user.say(text)).get("text") or ""
+        resent = user.resent
+        try:
+            return (await user.say(text)).get("text") or ""
+        finally:
+            conv.attempts[text] += user.resent - resent  # sent again after a lost gateway: attempts too
 
     try:
         for text in SCRIPT:
@@ -376,7 +423,7 @@ def start(profile: str, tmp: Path, label: str = "") -> tuple[Servers, list[str]]
     label = label or profile
     common = {"log_dir": tmp / f"logs-{label}"}
     if profile == "scaled":
-        config = scaled_config(rasa_port=35005, action_port=35055, gateway_port=38080, **common)
+        config = scaled_config(rasa_port=23005, action_port=23055, gateway_port=26080, **common)
         config.extra_env.update(WECHAT)
     else:
         db_url = f"sqlite:///{tmp / f'policy-{label}.db'}"
@@ -384,7 +431,7 @@ def start(profile: str, tmp: Path, label: str = "") -> tuple[Servers, list[str]]
         ingest(store.engine, load_corpus(ROOT / "policy_corpus"), progress=lambda _: None)
         store.engine.dispose()
         model = model_path() if profile == "embedded" else model_path("stock", "var/models-stock")
-        port = 45005 if profile == "embedded" else 46005
+        port = 21005 if profile == "embedded" else 22005
         config = ServerConfig(rasa_port=port, action_port=port + 50, gateway_port=port + 3000, model=model,
                               tracker_store_url=f"sqlite:///{tmp / f'tracker-{label}.db'}",
                               extra_env={"DATABASE_URL": db_url, **WECHAT}, **common)
@@ -392,6 +439,20 @@ def start(profile: str, tmp: Path, label: str = "") -> tuple[Servers, list[str]]
     servers.start(timeout=300)
     gateways = [f"http://{config.host}:{config.gateway_port + i}" for i in range(config.instances)]
     return servers, gateways
+
+
+def cpu_seconds(servers: Servers) -> dict[str, float]:
+    """CPU seconds used so far by each kind of server (all instances, with their children) and by this script."""
+    out: dict[str, float] = {"load-client": sum(psutil.Process().cpu_times()[:2])}
+    for name, pid in servers.pids().items():
+        kind = name.split("-")[0]
+        try:
+            procs = [psutil.Process(pid)]
+            procs += procs[0].children(recursive=True)
+            out[kind] = out.get(kind, 0.0) + sum(sum(p.cpu_times()[:2]) for p in procs)
+        except psutil.NoSuchProcess:
+            continue
+    return out
 
 
 def main() -> int:
@@ -413,14 +474,19 @@ def main() -> int:
         return 1
     rows: dict[str, tuple[dict[str, float], dict[str, int], list[str]]] = {}
     problems: list[str] = []
+    cpu: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp_dir:
         work = args.keep or Path(tmp_dir)
         work.mkdir(parents=True, exist_ok=True)
         for profile in profiles:
             servers, gateways = start(profile.removesuffix("-faults"), work, profile)
             try:
+                before = cpu_seconds(servers)
                 figures, convs, notes = asyncio.run(run_load(servers, gateways, args.users, args.conversations,
                                                              profile.endswith("-faults")))
+                after = cpu_seconds(servers)
+                cpu[profile] = {k: (after[k] - before.get(k, 0.0)) * 1000 / max(1.0, figures["messages"])
+                                for k in after}
                 rows[profile] = (figures, audit(servers, convs, problems), notes)
             finally:
                 servers.stop()
@@ -438,6 +504,9 @@ def main() -> int:
             print(f"                  fault: {note}")
     for problem in problems:
         print(f"  {problem}")
+    print("  CPU per message (ms), by process kind — where the time goes on this machine:")
+    for profile, per in cpu.items():
+        print(f"  {profile:<15} " + "  ".join(f"{k} {v:.1f}" for k, v in sorted(per.items())))
     if "embedded" in rows and "stock" in rows:
         print(f"  embedded/stock: {rows['embedded'][0]['msg_per_s'] / rows['stock'][0]['msg_per_s']:.1f}× messages/s")
     print("  goals: 0 lost, 0 duplicated, 0 reordered; embedded ≥ 2× stock msg/s; p95 ≤ 1 s at 10 users")

@@ -6,9 +6,11 @@ Two things go wrong with the stock store when PostgreSQL restarts under load (me
 
 * its pool hands out connections the restart has cut, so the first turns afterwards fail. Connections are now
   checked before use (SQLAlchemy's ``pool_pre_ping``);
-* a failed save is not retried, and Rasa's REST channel still returns the replies it collected: the user sees an
-  answer that is missing from the conversation, and the bot forgets the turn. Saving is now retried for a few
-  seconds; it is idempotent, because only the events the database does not have yet are written.
+* a failed read or save is not retried. Rasa wraps every tracker store in its ``FailSafeTrackerStore``, which
+  answers a failed read with a new, empty tracker and saves to memory when the database fails: the user gets an
+  answer from a bot that forgot the conversation, and the turn is missing from it. Reads and saves are now retried
+  for a few seconds (a restart takes about 3 s here); a save is idempotent, because only the events the database
+  does not have yet are written. An outage longer than that still ends in Rasa's fallback.
 
 On SQLite (the embedded profile) the store works on the event loop of a single Rasa process, so every commit's
 fsync stalls every conversation: the database is put in WAL mode with ``synchronous=NORMAL`` (a commit survives a
@@ -20,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -31,7 +34,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 log = logging.getLogger(__name__)
 
-SAVE_RETRY_S = 8.0  # about three PostgreSQL restarts on this machine (2.6 s each)
+RETRY_S = 8.0  # about three PostgreSQL restarts on this machine (2.6 s each)
+R = TypeVar("R")
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -57,17 +61,28 @@ class ResilientSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        deadline = time.monotonic() + SAVE_RETRY_S
+        await self._retrying(f"saving the tracker of {tracker.sender_id}", lambda: super(
+            ResilientSQLTrackerStore, self).save(tracker))
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        return await self._retrying(f"reading the tracker of {sender_id}", lambda: super(
+            ResilientSQLTrackerStore, self).retrieve(sender_id))
+
+    async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
+        return await self._retrying(f"reading the tracker of {sender_id}", lambda: super(
+            ResilientSQLTrackerStore, self).retrieve_full_tracker(sender_id))
+
+    @staticmethod
+    async def _retrying(doing: str, call: Callable[[], Awaitable[R]]) -> R:
+        deadline = time.monotonic() + RETRY_S
         delay = 0.25
         while True:
             try:
-                await super().save(tracker)
-                return
+                return await call()
             except DBAPIError as exc:  # a lost connection or a database not there yet; not a bad statement
                 transient = isinstance(exc, OperationalError) or exc.connection_invalidated
                 if not transient or time.monotonic() + delay > deadline:
                     raise
-                log.warning("saving the tracker of %s failed (%s); again in %.2f s", tracker.sender_id,
-                            exc.__class__.__name__, delay)
+                log.warning("%s failed (%s); again in %.2f s", doing, exc.__class__.__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)

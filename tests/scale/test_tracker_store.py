@@ -91,3 +91,26 @@ def test_sqlite_tracker_store_keeps_turns_in_wal_mode(tmp_path):
     assert stored_texts(store, sender) == ["你好", "再见"]
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_a_read_while_postgresql_is_down_returns_the_conversation_not_an_empty_one(store):
+    """Rasa's FailSafeTrackerStore would answer a failed read with a new, empty tracker: the bot would forget."""
+    sender = f"test:{uuid.uuid4().hex}"
+    tracker = DialogueStateTracker(sender, [])
+    turn(tracker, "记住我")
+    asyncio.run(store.save(tracker))
+    version, name = faults._cluster()
+
+    async def read_during_outage() -> DialogueStateTracker | None:
+        subprocess.run(["pg_ctlcluster", version, name, "stop", "-m", "fast"], check=True)
+        reading = asyncio.create_task(store.retrieve(sender))
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(faults.start_postgres)
+        return await reading
+
+    try:
+        found = asyncio.run(read_during_outage())
+    finally:
+        faults.start_postgres()
+    assert found is not None
+    assert [e.text for e in found.events if isinstance(e, UserUttered)] == ["记住我"]

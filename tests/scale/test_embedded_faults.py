@@ -1,0 +1,53 @@
+"""A short version of the fault suite on the embedded profile (one action server, Rasa and gateway on SQLite, what
+`make run` starts): each is killed during the load and started again a few seconds later, as a supervisor would.
+Users get "稍后再试" meanwhile, send again, and nothing is lost, duplicated or left unanswered. The long version:
+`make load-faults` (bench/load.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.load import WECHAT, audit, run_load
+from bot.knowledge.corpus import load_corpus
+from bot.knowledge.ingest import ingest
+from bot.knowledge.store import PolicyStore
+from bot.launcher import ServerConfig, Servers
+from bot.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> Iterator[tuple[Servers, list[str]]]:
+    tmp = tmp_path_factory.mktemp("embedded-faults")
+    db_url = f"sqlite:///{tmp / 'policy.db'}"
+    store = PolicyStore.from_url(db_url)
+    ingest(store.engine, load_corpus(Settings.from_env().corpus_dir), progress=lambda _: None)
+    store.engine.dispose()
+    config = ServerConfig(rasa_port=28005, action_port=28055, gateway_port=28080, model=trained_model,
+                          log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
+                          extra_env={"DATABASE_URL": db_url, **WECHAT})
+    servers = Servers(config)
+    servers.start(timeout=300)
+    yield servers, [config.gateway_url]
+    servers.stop()
+
+
+def test_embedded_profile_loses_nothing_when_each_server_dies_and_comes_back(embedded):
+    servers, gateways = embedded
+    figures, conversations, notes = asyncio.run(run_load(servers, gateways, users=5, conversations=1,
+                                                         faults_on=True))
+    problems: list[str] = []
+    result = audit(servers, conversations, problems)
+    assert len(notes) == 6, notes  # three kills, three restarts, all during the load
+    assert result["turns"] > 0
+    assert result["lost"] == result["duplicated"] == result["reordered"] == 0, problems
+    assert result["unanswered"] == 0, problems
+    assert figures["errors"] == 0, figures
+    assert figures["sorry"] > 0  # the outages were visible, politely
+    assert figures["wechat_messages"] > 0
+    assert figures["wechat_missing"] == figures["wechat_duplicated"] == 0, figures
