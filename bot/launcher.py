@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +107,11 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
     raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
 
 
+#: a server that dies is started again, unless it died this often within the window
+MAX_RESTARTS = 3
+RESTART_WINDOW_S = 60.0
+
+
 class Servers:
     """The action server and Rasa as child processes, logging to var/logs/."""
 
@@ -175,6 +181,31 @@ class Servers:
         self.kill(name)
         cmd, instance, health = self._specs[name]
         return wait_http(health, timeout, self._spawn(name, cmd, instance, health))
+
+    def supervise(self, stop: Callable[[], bool], max_restarts: int = MAX_RESTARTS,
+                  window_s: float = RESTART_WINDOW_S) -> int:
+        """Keep every server running until ``stop()``: one that dies is started again, as systemd or Kubernetes
+        would. Returns 1 when a server died more than ``max_restarts`` times within ``window_s``, else 0."""
+        restarts: dict[str, list[float]] = {}
+        while not stop():
+            for name, proc in list(self.procs.items()):
+                if proc.poll() is None:
+                    continue
+                log_file = self.config.log_dir / f"{name}.log"
+                recent = [t for t in restarts.get(name, []) if time.monotonic() - t < window_s]
+                if len(recent) >= max_restarts:
+                    print(f"{name} exited with code {proc.returncode} {len(recent) + 1} times within {window_s:.0f} s;"
+                          f" giving up — see {log_file}", file=sys.stderr, flush=True)
+                    return 1
+                print(f"{name} exited with code {proc.returncode}; starting it again (see {log_file})",
+                      file=sys.stderr, flush=True)
+                restarts[name] = [*recent, time.monotonic()]
+                try:
+                    self.restart(name)
+                except (RuntimeError, TimeoutError) as exc:
+                    print(f"{name} did not come back: {exc}", file=sys.stderr, flush=True)
+            time.sleep(0.5)
+        return 0
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -249,6 +280,7 @@ def scaled_config(**overrides: object) -> ServerConfig:
 
 
 def run_foreground(config: ServerConfig | None = None) -> int:
+    """Start everything and keep it running until Ctrl-C: a server that dies is started again."""
     servers = Servers(config)
     print("starting the action server and Rasa (logs in var/logs/) …", flush=True)
     started = time.perf_counter()
@@ -272,13 +304,7 @@ def run_foreground(config: ServerConfig | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        while not stop:
-            for name, proc in servers.procs.items():
-                if proc.poll() is not None:
-                    print(f"{name} exited with code {proc.returncode}; see var/logs/{name}.log", file=sys.stderr)
-                    return 1
-            time.sleep(0.5)
+        return servers.supervise(lambda: stop)
     finally:
         print("stopping …", flush=True)
         servers.stop()
-    return 0
