@@ -40,7 +40,8 @@ def turn(tracker: DialogueStateTracker, text: str) -> None:
 
 
 def stored_texts(store: ResilientSQLTrackerStore, sender: str) -> list[str]:
-    tracker = asyncio.run(store.retrieve(sender))
+    """What the database holds (retrieve_full_tracker always reads it; retrieve may hand back a kept tracker)."""
+    tracker = asyncio.run(store.retrieve_full_tracker(sender))
     return [e.text for e in tracker.events if isinstance(e, UserUttered)]
 
 
@@ -101,6 +102,8 @@ def test_a_read_while_postgresql_is_down_returns_the_conversation_not_an_empty_o
     asyncio.run(store.save(tracker))
     version, name = faults._cluster()
 
+    store._kept.clear()  # read the database, not the tracker kept from the save
+
     async def read_during_outage() -> DialogueStateTracker | None:
         subprocess.run(["pg_ctlcluster", version, name, "stop", "-m", "fast"], check=True)
         reading = asyncio.create_task(store.retrieve(sender))
@@ -114,3 +117,23 @@ def test_a_read_while_postgresql_is_down_returns_the_conversation_not_an_empty_o
         faults.start_postgres()
     assert found is not None
     assert [e.text for e in found.events if isinstance(e, UserUttered)] == ["记住我"]
+
+
+def test_the_tracker_a_turn_saved_is_handed_to_the_next_turn_unless_another_server_wrote(store):
+    url = scaled_services()["TRACKER_STORE_URL"]
+    made = rasa_ts.create_tracker_store(EndpointConfig(url=url, dialect="postgresql",
+                                                       type="bot.rasa_stores.ResilientSQLTrackerStore"))
+    other = getattr(made, "_tracker_store", made)  # a second Rasa server on the same database
+    sender = f"test:{uuid.uuid4().hex}"
+    tracker = DialogueStateTracker(sender, [])
+    turn(tracker, "第一轮")
+    asyncio.run(store.save(tracker))
+    assert asyncio.run(store.retrieve(sender)) is tracker  # kept: no re-read
+    asyncio.run(store.save(tracker))
+    elsewhere = asyncio.run(other.retrieve(sender))
+    turn(elsewhere, "另一台服务器上的第二轮")
+    asyncio.run(other.save(elsewhere))
+    again = asyncio.run(store.retrieve(sender))  # the database moved on: read from it
+    assert again is not tracker
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["第一轮", "另一台服务器上的第二轮"]
+    assert asyncio.run(store.retrieve(sender)) is not again  # handed out once; not kept until it is saved
