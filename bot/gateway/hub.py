@@ -30,9 +30,10 @@ class Hub:
 
     Rasa's REST channel answers HTTP 200 with no messages when it failed inside (lock store, tracker store or
     action server down), and every turn of this bot says something, so "no messages" is a failure. A failed turn
-    is asked again, within ``retry_budget_s``, only when it cannot have run twice: no Rasa server accepted the
-    connection, or the tracker shows the message was not logged. Otherwise the user gets the polite "try again"
-    line, and the tracker records it after the logged message.
+    is asked again, within ``retry_budget_s``, only when it cannot run twice: no Rasa server accepted the
+    connection, or Rasa answered and the tracker shows the message was not logged (not after a timeout: Rasa may
+    still be working on it). Otherwise the user gets the polite "try again" line, and the tracker records it after
+    a logged message.
     """
 
     def __init__(self, rasa: RasaClient, retry_budget_s: float = 6.0) -> None:
@@ -96,6 +97,9 @@ class Hub:
                 failure = "Rasa answered no messages (failed inside)"
             except RasaUnavailable as exc:
                 failure = str(exc)
+                if exc.may_be_running:  # asking again could run it twice; the user decides
+                    log.warning("turn timed out for %s (%s); the user is asked to try again", cid, failure)
+                    return [BotMessage(text=SORRY)]
                 logged = None if exc.reached else False
             if logged is None:
                 logged = await self._logged(cid, message_id)

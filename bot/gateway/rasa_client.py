@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 from typing import Any
@@ -17,11 +18,13 @@ log = logging.getLogger(__name__)
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer (down, timing out, or answering with an error).
 
-    ``reached`` is False when no server accepted the connection, so the request cannot have run."""
+    ``reached`` is False when no server accepted the connection, so the request cannot have run;
+    ``may_be_running`` is True when Rasa did not answer in time, so the turn may still be under way."""
 
-    def __init__(self, message: str, *, reached: bool = True) -> None:
+    def __init__(self, message: str, *, reached: bool = True, may_be_running: bool = False) -> None:
         super().__init__(message)
         self.reached = reached
+        self.may_be_running = may_be_running
 
 
 def merge_custom(messages: list[BotMessage]) -> list[BotMessage]:
@@ -69,7 +72,9 @@ class RasaClient:
                 if i == len(bases) - 1:
                     raise RasaUnavailable(str(exc) or exc.__class__.__name__, reached=False) from exc
                 log.warning("Rasa %s refused the connection; trying the next server", base)
-            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            except (TimeoutError, asyncio.TimeoutError) as exc:  # Rasa may still be working on it
+                raise RasaUnavailable(f"no answer within the timeout ({what})", may_be_running=True) from exc
+            except (aiohttp.ClientError, ValueError) as exc:
                 raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
         raise RasaUnavailable("no Rasa server configured")
 

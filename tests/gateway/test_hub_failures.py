@@ -5,6 +5,7 @@ tests/scale and `make load --faults`)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -29,6 +30,9 @@ class RasaStandIn:
         body = await request.json()
         step = self.script[min(self.turns, len(self.script) - 1)]
         self.turns += 1
+        if step == "slow":  # still working when the gateway stops waiting
+            await asyncio.sleep(1.0)
+            step = "ok"
         if step == "ok":
             self.events += [{"event": "user", "text": body["message"], "metadata": body["metadata"]},
                             {"event": "bot", "text": "答复"}]
@@ -52,10 +56,11 @@ class RasaStandIn:
         return app
 
 
-async def ask(aiohttp_server, script: list[str], budget: float = 3.0) -> tuple[list[Any], RasaStandIn]:  # type: ignore[no-untyped-def]
+async def ask(aiohttp_server, script: list[str], budget: float = 3.0,  # type: ignore[no-untyped-def]
+              timeout: float = 10.0) -> tuple[list[Any], RasaStandIn]:
     rasa = RasaStandIn(script)
     server = await aiohttp_server(rasa.app())
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
         hub = Hub(RasaClient(session, str(server.make_url("")).rstrip("/"), "t"), retry_budget_s=budget)
         replies = await hub.handle(UserMessage("web:abc", "web", "你好", "m1"))
     return replies, rasa
@@ -89,3 +94,10 @@ async def test_no_rasa_reachable_is_the_polite_line(budget):
         hub = Hub(RasaClient(session, "http://127.0.0.1:9", "t"), retry_budget_s=budget)
         replies = await hub.handle(UserMessage("web:abc", "web", "你好", None))
     assert [r.text for r in replies] == [SORRY]
+
+
+async def test_a_turn_that_timed_out_is_not_asked_again_it_may_still_be_running(aiohttp_server):
+    replies, rasa = await ask(aiohttp_server, ["slow", "ok"], timeout=0.3)
+    assert [r.text for r in replies] == [SORRY]
+    await asyncio.sleep(1.0)
+    assert rasa.turns == 1  # asking again would have made it two turns
