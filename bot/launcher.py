@@ -165,7 +165,7 @@ class Servers:
             for name, url, proc in waits:
                 wait_http(url, timeout, proc)
                 self.startup_seconds[name] = time.perf_counter() - started
-        except Exception:
+        except BaseException:  # Ctrl-C while starting too: the servers run in their own sessions, stop them
             self.stop()
             raise
 
@@ -282,9 +282,25 @@ def scaled_config(**overrides: object) -> ServerConfig:
 def run_foreground(config: ServerConfig | None = None) -> int:
     """Start everything and keep it running until Ctrl-C: a server that dies is started again."""
     servers = Servers(config)
+    stop = starting = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+        if starting:  # out of the waits in start(), which stops what it started
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     print("starting the action server and Rasa (logs in var/logs/) …", flush=True)
     started = time.perf_counter()
-    servers.start()
+    starting = True
+    try:
+        servers.start()
+    except KeyboardInterrupt:
+        print("stopped while starting", file=sys.stderr)
+        return 130
+    starting = False
     c = servers.config
     print(f"ready in {time.perf_counter() - started:.1f}s", flush=True)
     print(f"  open the chat:  {c.gateway_url}/   (embed: <script src=\"{c.gateway_url}/widget.js\" defer></script>)")
@@ -295,14 +311,6 @@ def run_foreground(config: ServerConfig | None = None) -> int:
     print(f"  Rasa API:    {c.rasa_url} (token in var/rasa_token or RASA_TOKEN)")
     print(f"  actions:     {c.action_url}")
     print("Ctrl-C stops everything.", flush=True)
-    stop = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
     try:
         return servers.supervise(lambda: stop)
     finally:
