@@ -83,6 +83,14 @@ class Hub:
 
     async def _ask_rasa(self, message: UserMessage) -> list[BotMessage]:
         cid = message.conversation_id
+        if message.resumed and message.message_id:  # the gateway that died may have got Rasa's answer already
+            try:
+                answered = await self._rasa.replies_to(cid, message.message_id)
+            except RasaUnavailable:
+                answered = None
+            if answered:
+                log.info("resumed turn of %s was answered before; its reply is taken from the tracker", cid)
+                return answered
         message_id = message.message_id or uuid.uuid4().hex
         metadata = {**message.metadata, "channel": message.channel, "message_id": message_id}
         loop = asyncio.get_running_loop()

@@ -17,6 +17,7 @@ class UserMessage:
     text: str
     message_id: str | None = None  # the channel's id, for de-duplication of retries
     metadata: dict[str, Any] = field(default_factory=dict)
+    resumed: bool = False  # taken over from a gateway that died: Rasa may have answered it already
 
 
 @dataclass(frozen=True)

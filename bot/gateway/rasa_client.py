@@ -93,6 +93,23 @@ class RasaClient:
                                 what="tracker API", params={"token": self._token, "include_events": include_events})
         return data if isinstance(data, dict) else {}
 
+    async def replies_to(self, conversation_id: str, message_id: str) -> list[BotMessage] | None:
+        """The bot's replies to the user message sent with this ``message_id`` metadata, from the tracker; None
+        when the conversation has no such message."""
+        events = (await self.tracker(conversation_id, "AFTER_RESTART")).get("events") or []
+        for i in range(len(events) - 1, -1, -1):
+            e = events[i]
+            if isinstance(e, dict) and e.get("event") == "user" and \
+                    (e.get("metadata") or {}).get("message_id") == message_id:
+                replies = []
+                for later in events[i + 1:]:
+                    if later.get("event") == "user":
+                        break
+                    if later.get("event") == "bot":
+                        replies.append(BotMessage.from_rasa({**(later.get("data") or {}), "text": later.get("text")}))
+                return [r for r in replies if r.text or r.custom or r.buttons]
+        return None
+
     async def logged(self, conversation_id: str, message_id: str) -> bool:
         """Whether the conversation's latest user turn is the message sent with this ``message_id`` metadata."""
         events = (await self.tracker(conversation_id, "AFTER_RESTART")).get("events") or []

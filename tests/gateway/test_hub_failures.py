@@ -101,3 +101,16 @@ async def test_a_turn_that_timed_out_is_not_asked_again_it_may_still_be_running(
     assert [r.text for r in replies] == [SORRY]
     await asyncio.sleep(1.0)
     assert rasa.turns == 1  # asking again would have made it two turns
+
+
+async def test_a_message_taken_over_from_a_dead_gateway_is_not_run_again_if_rasa_answered_it(aiohttp_server):
+    rasa = RasaStandIn(["ok"])
+    server = await aiohttp_server(rasa.app())
+    async with aiohttp.ClientSession() as session:
+        hub = Hub(RasaClient(session, str(server.make_url("")).rstrip("/"), "t"))
+        await hub.handle(UserMessage("wechat:o1", "wechat", "你好", "m1"))  # the gateway that then died
+        replies = await hub.handle(UserMessage("wechat:o1", "wechat", "你好", "m1", resumed=True))
+        assert [r.text for r in replies] == ["答复"]  # from the tracker
+        assert rasa.turns == 1
+        fresh = await hub.handle(UserMessage("wechat:o1", "wechat", "再问", "m2", resumed=True))
+        assert [r.text for r in fresh] == ["答复"] and rasa.turns == 2  # never reached Rasa: asked now

@@ -5,18 +5,19 @@ Users get "稍后再试" meanwhile, send again, and nothing is lost, duplicated 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bench.load import WECHAT, audit, run_load
+from bench.load import WECHAT
 from bot.knowledge.corpus import load_corpus
 from bot.knowledge.ingest import ingest
 from bot.knowledge.store import PolicyStore
 from bot.launcher import ServerConfig, Servers
 from bot.settings import Settings
+
+from .faulty_load import load_through_faults
 
 pytestmark = pytest.mark.e2e
 
@@ -38,16 +39,5 @@ def embedded(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> I
 
 
 def test_embedded_profile_loses_nothing_when_each_server_dies_and_comes_back(embedded):
-    servers, gateways = embedded
-    figures, conversations, notes = asyncio.run(run_load(servers, gateways, users=5, conversations=1,
-                                                         faults_on=True))
-    problems: list[str] = []
-    result = audit(servers, conversations, problems)
-    assert len(notes) == 6, notes  # three kills, three restarts, all during the load
-    assert result["turns"] > 0
-    assert result["lost"] == result["duplicated"] == result["reordered"] == 0, problems
-    assert result["unanswered"] == 0, problems
-    assert figures["errors"] == 0, figures
+    figures = load_through_faults(*embedded, faults=6)  # three kills, three restarts
     assert figures["sorry"] > 0  # the outages were visible, politely
-    assert figures["wechat_messages"] > 0
-    assert figures["wechat_missing"] == figures["wechat_duplicated"] == 0, figures

@@ -5,14 +5,15 @@ and Redis is stopped for 5 s. The long versions: `make load` / `make load-faults
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bench.load import WECHAT, audit, run_load
+from bench.load import WECHAT
 from bot.launcher import Servers, scaled_config
+
+from .faulty_load import load_through_faults
 
 pytestmark = pytest.mark.e2e
 
@@ -29,15 +30,4 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> Ite
 
 
 def test_scaled_profile_loses_nothing_through_kills_a_postgresql_restart_and_a_redis_outage(scaled):
-    servers, gateways = scaled
-    figures, conversations, notes = asyncio.run(run_load(servers, gateways, users=5, conversations=1,
-                                                         faults_on=True))
-    problems: list[str] = []
-    result = audit(servers, conversations, problems)
-    assert len(notes) == 9, notes  # every fault happened, and every killed server came back, during the load
-    assert result["turns"] > 0
-    assert result["lost"] == result["duplicated"] == result["reordered"] == 0, problems
-    assert result["unanswered"] == 0, problems
-    assert figures["errors"] == 0, figures  # every turn was answered in the end (some after a "稍后再试")
-    assert figures["wechat_messages"] > 0
-    assert figures["wechat_missing"] == figures["wechat_duplicated"] == 0, figures
+    load_through_faults(*scaled, faults=9)  # three kills, three restarts, PostgreSQL, Redis down and up

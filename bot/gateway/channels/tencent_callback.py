@@ -116,6 +116,7 @@ class TencentCallback:
         self._latest: OrderedDict[str, asyncio.Task[list[str]]] = OrderedDict()  # each user's latest turn
         self._max_turns = max_turns
         self._tasks: set[asyncio.Task[None]] = set()
+        self._resumed: set[str] = set()  # messages taken over from a gateway that died
         self.api: TencentApi | None = None
         self.admit: Callable[[str], bool] | None = None  # per-conversation rate limit (bot/gateway/ratelimit.py)
 
@@ -252,7 +253,9 @@ class TencentCallback:
         button = await self.state.choose(user, text)
         metadata = {"display": button.title} if button else {}
         said = (button.payload or button.title) if button else text
-        message = UserMessage(f"{self.name}:{user}", self.name, said, msg_id, metadata)
+        resumed = key in self._resumed
+        self._resumed.discard(key)
+        message = UserMessage(f"{self.name}:{user}", self.name, said, msg_id, metadata, resumed=resumed)
         try:
             replies = await self._hub().handle(message)
         except Exception:  # never let one conversation's failure take the channel down
@@ -305,6 +308,7 @@ class TencentCallback:
             return await self._reply_elsewhere(key, take_over=True)
         except TakenOver:
             log.warning("%s: the gateway handling %s went away before replying; it is handled here", self.name, key)
+            self._resumed.add(key)
             return None
         except StateUnavailable as exc:
             log.warning("%s: the shared state is unavailable (%s); %s is handled here too", self.name, exc, key)
