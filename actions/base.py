@@ -17,6 +17,7 @@ from actions.answers import steps
 from actions.knowledge import get_store, get_vocabulary
 from bot.knowledge.store import PolicyStore, StoreNotReady
 from bot.knowledge.vocabulary import Vocabulary, preferred
+from bot.knowledge.writing import ENGLISH_NOTE, is_english, normalize
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,6 +52,8 @@ class PolicyAction(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
+        if is_english(original_text(tracker)) and not noted_this_turn(tracker):
+            dispatcher.utter_message(text=ENGLISH_NOTE)
         try:
             events = await self.answer(dispatcher, tracker, domain)
         except StoreNotReady:
@@ -68,8 +71,8 @@ class PolicyAction(Action, ABC):
         codes = [self.vocabulary.code(entity, str(v)) for v in tracker.get_latest_entity_values(entity)]
         if code := preferred(entity, [c for c in codes if c]):
             return code
-        text = tracker.latest_message.get("text") or ""
-        return None if text.startswith("/") else self.vocabulary.best(text, entity)
+        text = user_text(tracker)
+        return self.vocabulary.best(text, entity) if text else None
 
     def current(self, tracker: Tracker, entity: str, slot: str | None = None) -> str | None:
         """The latest message's value, else the slot's (what the conversation is about)."""
@@ -80,6 +83,30 @@ class PolicyAction(Action, ABC):
         return self.vocabulary.code(entity, str(slot_value)) if slot_value else None
 
 
+def original_text(tracker: Tracker) -> str:
+    """The latest user message as typed (the NLU may have normalized ``latest_message``)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            text = event.get("text") or ""
+            return "" if text.startswith("/") else text
+    return ""
+
+
 def user_text(tracker: Tracker) -> str:
-    text = tracker.latest_message.get("text") or ""
-    return "" if text.startswith("/") else text
+    """The latest user message in the corpus's writing: simplified Chinese, English terms in Chinese."""
+    text = tracker.latest_message.get("text") or original_text(tracker)
+    if text.startswith("/"):
+        return ""
+    from actions.knowledge import get_vocabulary
+
+    return normalize(text, get_vocabulary().english)
+
+
+def noted_this_turn(tracker: Tracker) -> bool:
+    """Whether an action already said, this turn, that the assistant answers in Chinese."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and event.get("text") == ENGLISH_NOTE:
+            return True
+    return False

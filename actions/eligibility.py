@@ -1,36 +1,93 @@
-"""The eligibility form (asks only what it does not know) and the verdict, condition by condition."""
+"""Who may apply (三（一）): questions about a kind of applicant, the user's own check, and the verdict.
+
+- A question about a *kind* of applicant ("民营企业能申请吗", "投资机构能申请哪些措施") is answered with the rule
+  for that kind, or the measures that name it, cited — no interrogation.
+- The user's own case ("我们能申请吗") uses every fact said anywhere in the conversation, gives the verdict as soon
+  as one condition settles it, asks only what is still missing, asks a question the user could not answer once
+  more at most (saying why it matters and what would settle it), and ends "不确定" in a conditional verdict.
+"""
 
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.answers import button, say, steps
+from actions.answers import button, say, shorten, steps
 from actions.base import PolicyAction, user_text
-from actions.knowledge import get_vocabulary
-from bot.knowledge.store import Verdict
+from actions.knowledge import get_store, get_vocabulary
+from bot.knowledge.store import PolicyStore, Verdict
 from bot.knowledge.vocabulary import Vocabulary, preferred
 
 UNKNOWN = "unknown"
+AMBIGUOUS = "ambiguous"
 PROFILE = ("subject_type", "registration", "hightech")
 VALID = {
-    "subject_type": {"enterprise", "university", "research_institute", "service_org", "social_org", "other"},
-    "registration": {"zgc", "beijing_other", "outside"},
-    "hightech": {"national", "zgc", "none", "certified"},
+    "subject_type": {"enterprise", "university", "research_institute", "service_org", "social_org", "other",
+                     AMBIGUOUS},
+    "registration": {"zgc", "beijing_other", "beijing", "outside"},
+    "hightech": {"national", "zgc", "certified", "none"},
 }
-_DONT_KNOW = re.compile(r"不太?(确定|知道|清楚|了解)|没数|说不好|搞不清|不记得")
-_BEIJING_HINT = ("中关村示范区实行“一区多园”，北京各区都有示范区的园区，但不是全区都在范围内。"
-                 "请确认注册地址是否在示范区范围内（可查营业执照地址或问所在园区）。")
-ICONS = {"met": "✅", "not_met": "❌", "unknown": "❓", "reference": "⚠️"}
-STATUS_WORDS = {"met": "满足", "not_met": "不满足", "unknown": "待确认", "reference": "参照执行"}
+#: a question the user could not answer is asked once more, then taken as "unknown"
+MAX_ATTEMPTS = 2
+
+_DONT_KNOW = re.compile(r"不太?(确定|知道|清楚|了解)|没数|说不好|搞不清|不记得|不晓得|不懂|没概念|不好说|待确认")
+#: the user speaks of their own organisation (not of a kind of applicant in general)
+FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单位|我方|俺们|我是|我这|我家|"
+                          r"我(?:的)?(?:公司|单位|企业|学校|机构|院|所|厂|协会|团队)")
+#: which measures suit a kind of applicant
+WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|条款)|哪几条|哪(?:一)?条|适用哪|适合哪|能(?:申请|报|申报|享受|拿)(?:什么|哪些|啥)"
+                            r"|(?:什么|哪些|啥)(?:措施|政策|支持)(?:适用|适合|可以|能)|对口|有(?:哪些|什么|啥)(?:措施|支持|政策)")
+#: a question about who may apply in general
+GENERAL_RULE = re.compile(r"谁|哪些单位|哪类|什么样的|什么单位|哪种|支持对象|申报条件|申请条件|什么条件|资格条件|条件是|门槛|"
+                          r"要求是|有什么要求|算不算|属不属于|属于.{0,6}吗|在不在.{0,4}范围")
+QUESTION = re.compile(r"[?？]|吗|么|呢|什么|啥|怎么|如何|哪|是否|算不算|是不是|能不能|可不可以|有没有")
+
+ICONS = {"met": "✅", "not_met": "❌", "unknown": "❓", "conditional": "❓", "reference": "⚠️"}
+STATUS_WORDS = {"met": "满足", "not_met": "不满足", "unknown": "待确认", "conditional": "待确认", "reference": "参照执行"}
 SUBJECT_NAMES = {"enterprise": "企业", "university": "高等学校", "research_institute": "科研机构",
-                 "service_org": "服务机构", "social_org": "社会组织", "other": "其他主体"}
+                 "service_org": "服务机构", "social_org": "社会组织", "other": "其他主体", AMBIGUOUS: "类别待确认的单位"}
+HIGHTECH_NAMES = {"national": "国家高新技术企业", "zgc": "中关村高新技术企业",
+                  "certified": "高新技术企业（未说明是国家高新还是中关村高新）", "none": "非高新技术企业"}
+
+#: why each fact matters and what settles it (said when a question has to be asked again)
+WHY = {
+    "subject_type": "三（一）按单位类别确定支持对象：企业、高等学校、科研机构、服务机构、社会组织；其中企业还须有高新技术企业资质。",
+    "registration": "三（一）规定：注册在中关村示范区范围内的直接适用；注册在北京市其他地区、符合支持条件的参照执行；北京以外的不在支持对象之列。",
+    "hightech": "三（一）规定，企业须为国家高新技术企业或中关村高新技术企业。",
+}
+HOW = {
+    "subject_type": "公立高校、科研院所即使是事业单位，也按“高等学校”“科研机构”对待。请选最接近的一类：",
+    "registration": "文件只说示范区实行“一区多园”，没有列出具体园区；请以营业执照上的注册地址为准，或问所在园区管委会。不确定也可以选“不确定”，我按两种情况分别给出结论：",
+    "hightech": "看是否持有《高新技术企业证书》（国家高新）或中关村高新技术企业证明，财务或资质负责人一般清楚。不确定也可以选“不确定”，我先给出有条件的结论：",
+}
+QUESTIONS = {
+    "subject_type": "请问贵单位属于哪一类？",
+    "registration": "贵单位注册在中关村示范区范围内吗？",
+    "hightech": "贵企业是国家高新技术企业或中关村高新技术企业吗？",
+}
+AGAIN = {
+    "subject_type": "换个问法：贵单位是企业、高校、科研机构、服务机构，还是社会组织？",
+    "registration": "换个问法：营业执照上的注册地在示范区园区内、在北京其他区，还是在北京以外？",
+    "hightech": "换个问法：贵企业有没有国家高新或中关村高新的资质证书？",
+}
+#: words that tie a question asked inside the check to the fact being asked
+TOPIC_WORDS = {
+    "subject_type": ("类", "算", "属于", "事业单位", "高校", "机构", "组织", "企业", "公司"),
+    "registration": ("示范区", "园区", "范围", "注册", "一区多园", "区", "园"),
+    "hightech": ("高新", "国高", "高企", "资质", "证书", "认定"),
+}
+
+
+def subject_buttons() -> list[dict[str, str]]:
+    return [button(name, "inform", subject_type=code) for code, name in SUBJECT_NAMES.items()
+            if code not in ("other", AMBIGUOUS)] + [button("其他", "inform", subject_type="other")]
 
 
 def registration_buttons() -> list[dict[str, str]]:
@@ -40,38 +97,252 @@ def registration_buttons() -> list[dict[str, str]]:
             button("不确定", "inform", registration=UNKNOWN)]
 
 
-class ValidateEligibilityForm(FormValidationAction):
-    """Fills the profile from entities, from words the NLU did not tag, and from yes/no answers."""
+def hightech_buttons() -> list[dict[str, str]]:
+    return [button("国家高新技术企业", "inform", hightech="national"),
+            button("中关村高新技术企业", "inform", hightech="zgc"),
+            button("都不是", "inform", hightech="none"),
+            button("不确定", "inform", hightech=UNKNOWN)]
 
-    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
+
+BUTTONS = {"subject_type": subject_buttons, "registration": registration_buttons, "hightech": hightech_buttons}
+
+
+def implied(profile: dict[str, str | None]) -> dict[str, str | None]:
+    """What the facts given imply: only enterprises hold (or lack) a high-tech certificate."""
+    out = dict(profile)
+    if out.get("subject_type") in (None, UNKNOWN) and out.get("hightech") in VALID["hightech"]:
+        out["subject_type"] = "enterprise"
+    return out
+
+
+def profile_of(tracker: Tracker) -> dict[str, str | None]:
+    """The profile for the store; "unknown" stays "unknown" (asked, and the user could not say)."""
+    out: dict[str, str | None] = {}
+    for slot in PROFILE:
+        value = tracker.get_slot(slot)
+        out[slot] = value if isinstance(value, str) and (value in VALID[slot] or value == UNKNOWN) else None
+    return implied(out)
+
+
+def attempts_of(tracker: Tracker) -> dict[str, int]:
+    value = tracker.get_slot("profile_attempts")
+    return {k: int(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _condition_clause(c: Any) -> str:
+    """What a still-open condition decides, for a conditional verdict."""
+    if c.code == "registration":
+        return "注册地址在中关村示范区范围内的直接适用，在北京市其他地区的参照执行（文件只说“一区多园”，未列出具体园区）"
+    if c.code == "hightech":
+        return "须持有国家高新技术企业或中关村高新技术企业资质，有则满足，没有则不属于支持对象"
+    if c.code == "subject_type":
+        return "以申报主体的类别为准：企业须有高新资质；高等学校、科研机构、服务机构、社会组织注册在示范区内即属支持对象"
+    return c.label
+
+
+def describe_verdict(verdict: Verdict, profile: dict[str, str | None]) -> str:
+    who = SUBJECT_NAMES.get(profile.get("subject_type") or "", "贵单位")
+    failing = [c for c in verdict.conditions if c.status == "not_met"]
+    open_ = [c for c in verdict.conditions if c.status in ("conditional", "unknown")]
+    if verdict.outcome == "eligible":
+        out = [f"初步判断：贵单位（{who}）属于文件规定的支持对象，可以申报。"]
+    elif verdict.outcome == "not_eligible":
+        out = [f"初步判断：按文件规定，贵单位目前不属于支持对象——不满足“{failing[0].label}”。"]
+    elif verdict.outcome == "reference":
+        out = ["初步判断：贵单位注册在北京市其他地区，按文件“参照执行”——不是直接适用，也不是不能申报，需向主管部门确认。"]
+    else:
+        out = ["初步判断（有条件）：其余条件满足，结论取决于待确认的一项——"]
+        out += [f"· {_condition_clause(c)}。" for c in open_]
+    for c in verdict.conditions:
+        line = f"{ICONS[c.status]} {c.label}：{STATUS_WORDS[c.status]}"
+        if c.code == "hightech" and c.value == "certified":
+            line += "（您说是高新企业：国家高新或中关村高新证书均可，申报时以证书为准）"
+        out.append(line)
+    if verdict.outcome == "eligible":
+        out.append("具体项目还须符合对应资金管理办法和申报指南的要求。")
+    if any(c.code == "hightech" and c.status == "not_met" for c in failing):
+        out.append("企业须先取得国家高新技术企业或中关村高新技术企业资质。")
+    return "\n".join(out)
+
+
+def settled(verdict: Verdict) -> bool:
+    """The verdict will not change with the facts still missing."""
+    return verdict.outcome != "unknown" or any(c.status == "not_met" for c in verdict.conditions)
+
+
+async def give_verdict(action: PolicyAction, dispatcher: CollectingDispatcher,
+                       profile: dict[str, str | None]) -> list[EventType]:
+    verdict = await action.call(action.store.check_eligibility, profile)
+    quotes = list(dict.fromkeys(c.quote for c in verdict.conditions))
+    next_steps = (steps("materials", "need") if verdict.outcome in ("eligible", "reference", "conditional")
+                  else steps("human"))
+    say(dispatcher, describe_verdict(verdict, profile),
+        citations=[(verdict.citation, "……".join(quotes), verdict.section_id)], buttons=next_steps)
+    record = {"outcome": verdict.outcome,
+              "conditions": [{"code": c.code, "label": c.label, "status": c.status, "value": c.value}
+                             for c in verdict.conditions],
+              "citation": verdict.citation}
+    return [SlotSet("eligibility_verdict", record)]
+
+
+def message_profile(vocabulary: Vocabulary, tracker: Tracker, text: str) -> dict[str, str | None]:
+    """The profile facts this message gives (entities first, then the words the NLU did not tag)."""
+    out: dict[str, str | None] = {}
+    for slot in PROFILE:
+        codes = [vocabulary.code(slot, str(v)) for v in tracker.get_latest_entity_values(slot)]
+        code = preferred(slot, [c for c in codes if c]) or (vocabulary.best(text, slot) if text else None)
+        out[slot] = code if code in VALID[slot] else None
+    return implied(out)
+
+
+class ActionRouteEligibility(PolicyAction):
+    """"能申请吗": a kind of applicant gets its rule or its measures; the user's own case gets the check."""
+
+    def name(self) -> str:
+        return "action_route_eligibility"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        text = user_text(tracker)
+        kinds = self.vocabulary.kinds_in(text) if text else []
+        facts = message_profile(self.vocabulary, tracker, text)
+        if kinds and WHICH_MEASURES.search(text):
+            await self.measures_for_kinds(dispatcher, kinds)
+            return [FollowupAction("action_listen")]
+        named = any(facts.values()) or bool(kinds)
+        personal = bool(FIRST_PERSON.search(text)) or (not named and not GENERAL_RULE.search(text))
+        if not personal:
+            events = await self.general_answer(dispatcher, text, facts, kinds)
+            return [*events, FollowupAction("action_listen")]
+        profile = profile_of(tracker)
+        verdict = await self.call(self.store.check_eligibility, profile)
+        if settled(verdict):
+            events = await give_verdict(self, dispatcher, profile)
+            return [*events, FollowupAction("action_listen")]
+        return [FollowupAction("eligibility_form")]
+
+    async def measures_for_kinds(self, dispatcher: CollectingDispatcher, kinds: list[str]) -> None:
+        found = await self.call(self.store.measures_for_kinds, kinds)
+        names = "、".join(self.vocabulary.kind_name(k) for k in kinds)
+        measures = await self.call(self.store.measures)
+        unnamed = [m.number for m in measures if not m.supports]
+        open_to_all = [m.number for m in measures
+                       if m.supports and {w["kind"] for w in m.supports} <= {"innovation_subject"}]
+        if found:
+            lines = [f"文件中点名{names}的措施："]
+            lines += [f"· 第{m.number}条 {m.title}（属{m.fund_name}资金）：「{'」「'.join(q)}」" for m, q in found]
+        else:
+            lines = [f"文件的措施没有点名{names}。"]
+        note = []
+        if unnamed:
+            note.append("第" + "、".join(map(str, unnamed)) + "条没有点名特定对象")
+        if open_to_all:
+            note.append("第" + "、".join(map(str, open_to_all)) + "条面向各类“创新主体”")
+        if note:
+            lines.append("另外，" + "，".join(note) + "，是否适用以对应资金管理办法和申报指南为准。")
+        lines.append("申报主体资格按三（一）：注册在中关村示范区范围内的企业（须为国家高新或中关村高新）、高等学校、科研机构、服务机构及社会组织。")
+        say(dispatcher, "\n".join(lines),
+            citations=[(m.citation, shorten(m.text, 300), m.section_id) for m, _ in found],
+            buttons=[*(button(f"第{m.number}条详情", "ask_measure", measure=str(m.number)) for m, _ in found[:3]),
+                     *steps("eligibility")])
+
+    async def general_answer(self, dispatcher: CollectingDispatcher, text: str, facts: dict[str, str | None],
+                             kinds: list[str]) -> list[EventType]:
+        """The rule of 三（一） for the kind of applicant asked about (a verdict only when the facts settle it)."""
+        rule = await self.call(self.store.check_eligibility, {})
+        citation = rule.citation
+        quote = ("支持对象为注册在中关村示范区范围内的企业、高等学校、科研机构、服务机构及社会组织,其中企业是指国家高新技术企业和"
+                 "中关村高新技术企业。符合支持条件的注册在北京市其他地区的创新主体参照执行。")
+        events: list[EventType] = []
+        subject = facts.get("subject_type")
+        if any(v for k, v in facts.items() if k != "subject_type") or subject == "other":
+            verdict = await self.call(self.store.check_eligibility, facts)
+            if any(c.status == "not_met" for c in verdict.conditions):
+                return await give_verdict(self, dispatcher, facts)
+        lines: list[str] = []
+        if subject == "enterprise" or (not subject and kinds and set(kinds) <= {"enterprise", "small_enterprise",
+                                                                                  "leading_enterprise"}):
+            lines.append("企业可以申请，但须同时满足：① 是国家高新技术企业或中关村高新技术企业；② 注册在中关村示范区范围内"
+                         "（注册在北京市其他地区、符合条件的参照执行）。民营、国有、外资企业一样，看资质和注册地，不看所有制。")
+            if facts.get("hightech") in ("national", "zgc", "certified"):
+                lines.append("有高新资质这一条已满足，还要看注册地。")
+        elif subject in ("university", "research_institute", "service_org", "social_org"):
+            name = SUBJECT_NAMES[subject]
+            lines.append(f"{name}属于三（一）列明的支持对象：注册在中关村示范区范围内即可申请，没有高新技术企业资质的要求；"
+                         "注册在北京市其他地区的参照执行。")
+            if subject in ("university", "research_institute"):
+                lines.append("公立高校、科研院所多为事业单位，仍按“高等学校”“科研机构”对待。")
+        elif subject == AMBIGUOUS and (amb := self.vocabulary.ambiguity(text)):
+            word, info = amb
+            options = "、".join(SUBJECT_NAMES.get(o, o) for o in info.get("options") or [])
+            lines.append(f"“{word}”要看以什么类别申报（{options}）：{info.get('note', '')}")
+        elif subject == "other":
+            lines.append("个人、个体工商户不在三（一）列举的支持对象之中。")
+        else:
+            lines.append("三（一）规定的支持对象：注册在中关村示范区范围内的企业、高等学校、科研机构、服务机构及社会组织；"
+                         "其中企业须为国家高新技术企业或中关村高新技术企业；注册在北京市其他地区、符合支持条件的创新主体参照执行。")
+        if kinds:
+            found = await self.call(self.store.measures_for_kinds, kinds)
+            if found:
+                lines.append("文件中点名" + "、".join(self.vocabulary.kind_name(k) for k in kinds) + "的措施："
+                             + "；".join(f"第{m.number}条 {m.title}" for m, _ in found[:6]) + "。")
+        lines.append("想判断贵单位自己能不能申请，点“查一下我们能不能申请”，我只问还不知道的情况。")
+        say(dispatcher, "\n".join(lines), citations=[(citation, quote, rule.section_id)],
+            buttons=[button("查一下我们能不能申请", "check_eligibility"), *steps("funds")])
+        return events
+
+
+class ValidateEligibilityForm(FormValidationAction):
+    """Fills the profile from entities, words the NLU did not tag and yes/no answers; stops as soon as it is settled."""
+
+    def __init__(self, vocabulary: Vocabulary | None = None, store: PolicyStore | None = None) -> None:
         self._vocabulary = vocabulary
+        self._store = store
 
     @property
     def vocabulary(self) -> Vocabulary:
         return self._vocabulary or get_vocabulary()
+
+    @property
+    def store(self) -> PolicyStore:
+        return self._store or get_store()
 
     def name(self) -> str:
         return "validate_eligibility_form"
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> list[str]:
-        subject = tracker.get_slot("subject_type")
-        if subject and subject not in ("enterprise", UNKNOWN):
-            return [s for s in domain_slots if s != "hightech"]  # the high-tech condition is for enterprises
-        return domain_slots
+        import asyncio
+
+        profile = profile_of(tracker)
+        verdict = await asyncio.to_thread(self.store.check_eligibility, profile)
+        if any(c.status == "not_met" for c in verdict.conditions):
+            return []  # one condition already settles it: the verdict now
+        attempts = attempts_of(tracker)
+        subject = profile.get("subject_type")
+        out = []
+        for slot in domain_slots:
+            if slot not in PROFILE:
+                continue
+            if slot == "hightech" and subject not in (None, "enterprise"):
+                continue  # the high-tech condition is for enterprises
+            if tracker.get_slot(slot) is None and attempts.get(slot, 0) >= MAX_ATTEMPTS:
+                continue
+            out.append(slot)
+        return out
 
     # extraction: what the NLU left out ----------------------------------------------------------
 
     def _from_text(self, tracker: Tracker, slot: str) -> dict[str, Any]:
         text = user_text(tracker)
-        if not text or list(tracker.get_latest_entity_values(slot)):
+        if list(tracker.get_latest_entity_values(slot)):
             return {}
-        if found := self.vocabulary.best(text, slot):
+        if text and (found := self.vocabulary.best(text, slot)):
             return {slot: found}
         if tracker.get_slot("requested_slot") != slot:
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if _DONT_KNOW.search(text):
+        if text and _DONT_KNOW.search(text):
             return {slot: UNKNOWN}
         if slot == "hightech" and intent == "affirm":
             return {slot: "certified"}
@@ -79,10 +350,27 @@ class ValidateEligibilityForm(FormValidationAction):
             return {slot: "none"}
         if slot == "registration" and intent == "affirm":
             return {slot: "zgc"}
-        return {}
+        if slot == "registration" and intent == "deny":
+            return {slot: UNKNOWN}  # "not in the 示范区" does not say whether elsewhere in Beijing
+        if any(tracker.get_slot(s) is not None and s in tracker.slots_to_validate() for s in PROFILE):
+            return {}  # the answer gave another fact: not a failed attempt
+        if any(list(tracker.get_latest_entity_values(s)) or (text and self.vocabulary.best(text, s))
+               for s in PROFILE):
+            return {}
+        attempts = attempts_of(tracker)
+        attempts[slot] = attempts.get(slot, 0) + 1
+        out: dict[str, Any] = {"profile_attempts": attempts}
+        if attempts[slot] >= MAX_ATTEMPTS:
+            out[slot] = UNKNOWN
+        return out
 
     async def extract_subject_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> dict[str, Any]:
+        if tracker.get_slot("subject_type") is None:
+            hightech = tracker.get_slot("hightech")
+            text = user_text(tracker)
+            if hightech in VALID["hightech"] or (text and self.vocabulary.best(text, "hightech")):
+                return {"subject_type": "enterprise"}  # only enterprises hold (or lack) the certificate
         return self._from_text(tracker, "subject_type")
 
     async def extract_registration(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -93,7 +381,7 @@ class ValidateEligibilityForm(FormValidationAction):
                                domain: DomainDict) -> dict[str, Any]:
         return self._from_text(tracker, "hightech")
 
-    # validation: codes only ---------------------------------------------------------------------
+    # validation: codes only; "unknown" is asked once more with the reason --------------------
 
     def _code(self, slot: str, value: Any) -> str | None:
         if value is None:
@@ -103,63 +391,104 @@ class ValidateEligibilityForm(FormValidationAction):
                  for v in values]
         return preferred(slot, [c for c in codes if c])
 
+    def _unknown(self, slot: str, tracker: Tracker) -> dict[str, Any]:
+        """A first "不确定" is asked once more (the ask action says why); a second one stands."""
+        attempts = attempts_of(tracker)
+        if attempts.get(slot, 0) >= MAX_ATTEMPTS - 1:
+            return {slot: UNKNOWN}
+        attempts[slot] = attempts.get(slot, 0) + 1
+        return {slot: None, "profile_attempts": attempts}
+
     async def validate_subject_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> dict[str, Any]:
         code = self._code("subject_type", value)
-        return {"subject_type": code if code in VALID["subject_type"] | {UNKNOWN} else None}
+        if code == UNKNOWN:
+            return self._unknown("subject_type", tracker)
+        if code == AMBIGUOUS:
+            attempts = attempts_of(tracker)
+            if attempts.get("subject_type", 0) >= MAX_ATTEMPTS - 1:
+                return {"subject_type": AMBIGUOUS}
+            amb = self.vocabulary.ambiguity(user_text(tracker))
+            if amb:
+                word, info = amb
+                options = "、".join(SUBJECT_NAMES.get(o, o) for o in info.get("options") or [])
+                dispatcher.utter_message(text=f"“{word}”要看以什么类别申报（{options}）。{info.get('note', '')}")
+            attempts["subject_type"] = attempts.get("subject_type", 0) + 1
+            return {"subject_type": None, "profile_attempts": attempts}
+        return {"subject_type": code if code in VALID["subject_type"] else None}
 
     async def validate_registration(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> dict[str, Any]:
         code = self._code("registration", value)
-        if code == "beijing":
-            dispatcher.utter_message(text=_BEIJING_HINT)
-            return {"registration": None}
-        return {"registration": code if code in VALID["registration"] | {UNKNOWN} else None}
+        if code == UNKNOWN:
+            return self._unknown("registration", tracker)
+        return {"registration": code if code in VALID["registration"] else None}
 
     async def validate_hightech(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> dict[str, Any]:
         code = self._code("hightech", value)
-        return {"hightech": code if code in VALID["hightech"] | {UNKNOWN} else None}
+        if code == UNKNOWN:
+            return self._unknown("hightech", tracker)
+        return {"hightech": code if code in VALID["hightech"] else None}
 
 
-class ActionAskRegistration(PolicyAction):
+class AskProfileFact(PolicyAction):
+    """Asks for one fact; asked again, it says why the fact matters and what would settle it, and answers a
+    question the user asked instead, in the context of the check."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> str:
+        """The profile fact this action asks for."""
+
     def name(self) -> str:
-        return "action_ask_registration"
+        return f"action_ask_{self.slot}"
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(text="贵单位注册在中关村示范区范围内吗？", buttons=registration_buttons())
+        attempts = attempts_of(tracker).get(self.slot, 0)
+        text = user_text(tracker)
+        buttons = BUTTONS[self.slot]()
+        asked_before = tracker.get_slot("requested_slot") == self.slot
+        if asked_before and text and QUESTION.search(text) and not _DONT_KNOW.search(text):
+            answer = await self.context_answer(text)
+            dispatcher.utter_message(text=f"{answer}\n{AGAIN[self.slot]}", buttons=buttons)
+        elif attempts == 0:
+            dispatcher.utter_message(text=QUESTIONS[self.slot], buttons=buttons)
+        else:
+            said = f"没能从“{shorten(text, 20)}”判断出来。" if text and not _DONT_KNOW.search(text) else ""
+            dispatcher.utter_message(text=f"{said}之所以要问：{WHY[self.slot]}\n{HOW[self.slot]}", buttons=buttons)
         return []
 
+    async def context_answer(self, text: str) -> str:
+        """A question asked while the check waits for this fact: about the fact, or else from the document."""
+        if any(w in text for w in TOPIC_WORDS[self.slot]):
+            if self.slot == "registration":
+                return ("文件只说中关村示范区实行“一区多园”（二（三）），没有列出具体园区或街道范围，所以我没法替您判断某个区或园区"
+                        "是否在范围内。" + WHY["registration"])
+            return WHY[self.slot] + HOW[self.slot].rstrip("：")
+        hits = await self.call(self.store.search, text, 1)
+        from bot.knowledge.relevance import related
 
-def profile_of(tracker: Tracker) -> dict[str, str | None]:
-    """The profile for the store: "unknown" answers count as not known."""
-    out: dict[str, str | None] = {}
-    for slot in PROFILE:
-        value = tracker.get_slot(slot)
-        out[slot] = value if isinstance(value, str) and value in VALID[slot] else None
-    if out["hightech"] == "certified":
-        out["hightech"] = "national"  # either certificate meets the condition; the user did not say which
-    return out
+        if hits and related(hits[0].score):
+            return f"文件中相关的规定（{hits[0].citation}）：「{shorten(hits[0].text, 120)}」"
+        return "这个问题文件里没有直接对应的规定，可以稍后转人工细问。"
 
 
-def describe_verdict(verdict: Verdict, profile: dict[str, str | None]) -> str:
-    who = SUBJECT_NAMES.get(profile.get("subject_type") or "", "贵单位")
-    lines = {
-        "eligible": f"初步判断：贵单位（{who}）属于文件规定的支持对象，可以申报。",
-        "not_eligible": "初步判断：按文件规定，贵单位目前不属于支持对象。",
-        "reference": "初步判断：贵单位注册在北京市其他地区，按文件“参照执行”——不是直接适用，也不是不能申报，需向主管部门确认。",
-        "unknown": "初步判断：还有条件需要确认。",
-    }
-    out = [lines[verdict.outcome]]
-    for c in verdict.conditions:
-        out.append(f"{ICONS[c.status]} {c.label}：{STATUS_WORDS[c.status]}")
-    if verdict.outcome == "eligible":
-        out.append("具体项目还须符合对应资金管理办法和申报指南的要求。")
-    if verdict.outcome == "not_eligible" and any(c.code == "hightech" and c.status == "not_met"
-                                                 for c in verdict.conditions):
-        out.append("企业须先取得国家高新技术企业或中关村高新技术企业资质。")
-    return "\n".join(out)
+class ActionAskSubjectType(AskProfileFact):
+    slot = "subject_type"  # type: ignore[assignment]
+
+
+class ActionAskRegistration(AskProfileFact):
+    slot = "registration"  # type: ignore[assignment]
+
+
+class ActionAskHightech(AskProfileFact):
+    slot = "hightech"  # type: ignore[assignment]
+
+
+ASKERS: dict[str, type[AskProfileFact]] = {"subject_type": ActionAskSubjectType, "registration": ActionAskRegistration,
+                                           "hightech": ActionAskHightech}
 
 
 class ActionCheckEligibility(PolicyAction):
@@ -170,14 +499,4 @@ class ActionCheckEligibility(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
-        profile = profile_of(tracker)
-        verdict = await self.call(self.store.check_eligibility, profile)
-        quotes = list(dict.fromkeys(c.quote for c in verdict.conditions))
-        next_steps = steps("materials", "need") if verdict.outcome in ("eligible", "reference") else steps("human")
-        say(dispatcher, describe_verdict(verdict, profile),
-            citations=[(verdict.citation, "……".join(quotes), verdict.section_id)], buttons=next_steps)
-        record = {"outcome": verdict.outcome,
-                  "conditions": [{"code": c.code, "label": c.label, "status": c.status, "value": c.value}
-                                 for c in verdict.conditions],
-                  "citation": verdict.citation}
-        return [SlotSet("eligibility_verdict", record)]
+        return [*await give_verdict(self, dispatcher, profile_of(tracker)), SlotSet("profile_attempts", None)]

@@ -7,9 +7,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answers import HOTLINE, say, steps
+from actions.answers import HOTLINE, say, shorten, steps
 from actions.base import PolicyAction, user_text
-from actions.policy_search import ActionSearchPolicy
+from actions.policy_search import ActionSearchPolicy, answer_from_index
+from actions.unstated import answer_unstated
+from bot.knowledge.relevance import covered
 from bot.knowledge.store import DocumentInfo, FactInfo
 
 HEADER_FACTS = ("doc_number", "issuers", "issue_date", "effective_date", "repealed")
@@ -30,7 +32,8 @@ def header_answer(doc: DocumentInfo, fact: str) -> tuple[str, str]:
         when = doc.effective or "文件未写明施行日期"
         day = (f"，即{doc.effective_date.year}年{doc.effective_date.month}月{doc.effective_date.day}日"
                if doc.effective_date else "")
-        return f"本措施{when}{day}。", when
+        return (f"本措施{when}{day}。文件没有规定有效期或截止日期，也没有写明执行到哪一年；"
+                "如有调整，以主管部门后续发文为准。"), when
     repeals = "；".join(f"《{r['title']}》（{r['number']}）" for r in doc.repeals)
     return (f"本措施施行后，以下文件同时废止：{repeals}。" if repeals else "文件没有写明废止其他文件。"), repeals
 
@@ -45,11 +48,12 @@ class ActionAnswerDocFact(PolicyAction):
         doc = await self.call(self.store.document)
         if fact in HEADER_FACTS:
             text, quote = header_answer(doc, fact)
-            section = doc.id
             if fact in ("effective_date", "repealed"):
                 words = "起施行" if fact == "effective_date" else "废止"
                 section = await self.call(self.store.section_containing, words) or doc.id
-            citation = await self.call(self.store.section_citation, section)
+                citation = await self.call(self.store.section_citation, section)
+            else:  # 文号, issuers and date stand in the notice that issues the measures
+                section, citation = doc.id, doc.header_citation
             say(dispatcher, text, citations=[(citation, quote, section)], buttons=steps("funds", "need"))
             return []
         facts: dict[str, FactInfo] = await self.call(self.store.facts)
@@ -69,30 +73,51 @@ class ActionAnswerUnstated(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
-        doc = await self.call(self.store.document)
-        code = self.current(tracker, "fund")
-        fund = await self.call(self.store.fund, code) if code else None
-        where = f"《{fund.name}》" if fund else "对应的支持资金管理办法"
-        silent = "、".join(doc.silent_on) or "支持金额和申报时间"
-        dispatcher.utter_message(
-            text=(f"{doc.ref}没有规定{silent}。这些由{where}和当年发布的申报指南确定，"
-                  f"请以北京市科委、中关村管委会发布的官方申报通知为准；也可以转人工或拨打{HOTLINE}咨询。"),
-            buttons=steps("materials", "human"))
-        return [SlotSet("unanswered_question", user_text(tracker) or None)]
+        return await answer_unstated(self, dispatcher, tracker)
 
 
 class ActionAnswerOtherPolicy(PolicyAction):
+    """A policy this document does not name. Said only after the index was asked: a question the document does
+    cover (above the calibrated threshold, once the other policy's name is set aside) gets the passage instead."""
+
     def name(self) -> str:
         return "action_answer_other_policy"
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
         doc = await self.call(self.store.document)
-        term = self.vocabulary.other_policy_in(user_text(tracker))
+        text = user_text(tracker)
+        term = self.vocabulary.other_policy_in(text)
+        rest = text.replace(term, " ") if term else text
+        hits = await self.call(self.store.search, rest, 3) if rest.strip() else []
+        if hits and covered(hits[0].score) and (not term or doc.unstated_topic(rest) is None):
+            prefix = f"{doc.ref}没有涉及“{term}”本身；" if term else ""
+            return await answer_from_index(self, dispatcher, tracker, hits, prefix=prefix)
         topic = f"“{term}”" if term else "这项政策"
         dispatcher.utter_message(
             text=(f"{doc.ref}（中关村支持资金政策）没有涉及{topic}，我不能替其他政策作答。"
                   f"请咨询{HOTLINE}市民服务热线或转人工。"),
             buttons=steps("human", "funds"))
         return [SlotSet("unanswered_question", user_text(tracker) or None)]
+
+
+class ActionAnswerOutOfScope(PolicyAction):
+    """Off-topic: say what the assistant covers — after asking the index, which may know better than the NLU."""
+
+    def name(self) -> str:
+        return "action_answer_out_of_scope"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        text = user_text(tracker)
+        elsewhere = any(m.value == "outside" for m in self.vocabulary.find(text, "registration")) if text else False
+        if text and not elsewhere and not self.vocabulary.other_policy_in(text):
+            doc = await self.call(self.store.document)
+            if doc.unstated_topic(text) is not None and covered((await self.call(self.store.search, text, 1))[0].score):
+                return await answer_unstated(self, dispatcher, tracker)
+            hits = await self.call(self.store.search, text, 3)
+            if hits and covered(hits[0].score):
+                return await answer_from_index(self, dispatcher, tracker, hits)
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return [SlotSet("unanswered_question", text or None)]
 

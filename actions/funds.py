@@ -83,6 +83,11 @@ class ActionHandleProfileFacts(PolicyAction):
         if self.latest(tracker, "topic"):
             events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
             return [*events, FollowupAction("action_listen")]
+        from actions.eligibility import give_verdict, profile_of, settled
+
+        profile = profile_of(tracker)
+        if settled(await self.call(self.store.check_eligibility, profile)):
+            return [*await give_verdict(self, dispatcher, profile), FollowupAction("action_listen")]
         return [FollowupAction("eligibility_form")]
 
 
@@ -152,6 +157,11 @@ class ActionDescribeMeasure(PolicyAction):
                 buttons=steps("funds"))
             return []
         text = f"第{measure.number}条 {measure.title}（属{measure.fund_name}资金）：\n{measure.text}"
+        named = list(dict.fromkeys(w["quote"] for w in measure.supports if w.get("kind") != "innovation_subject"))
+        if not measure.supports:
+            text += "\n本条没有点名特定的支持对象，申报主体按三（一）的规定。"
+        elif not named:
+            text += "\n本条面向各类“创新主体”，没有点名特定对象，申报主体按三（一）的规定。"
         say(dispatcher, text, citations=[(measure.citation, measure.text, measure.section_id)],
             buttons=steps("eligibility", "materials"))
         return [SlotSet("measure", str(measure.number)), SlotSet("fund", measure.fund_code)]

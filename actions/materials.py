@@ -1,4 +1,5 @@
-"""Materials to prepare for a fund or a measure: what the document states, apart from what is only typical."""
+"""Materials to prepare for a fund or a measure. The document lists no application materials: what is shown is
+what follows from its clauses (each with the clause), apart from what is only typical (confirm with the 申报指南)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,18 @@ from rasa_sdk.types import DomainDict
 from actions.answers import GUIDE_HINT, button, source_line, steps
 from actions.base import PolicyAction
 from actions.eligibility import profile_of
+from bot.knowledge.store import MATERIAL_LABELS
+
+
+CLAUSE_LABEL = MATERIAL_LABELS["clause"]
+TYPICAL_LABEL = MATERIAL_LABELS["typical"]
+
+
+def short_ref(citation: str | None) -> str:
+    """"京科发〔2022〕4号 三（一）「资金来源及支持对象」" → "三（一）"."""
+    if not citation:
+        return "文件"
+    return citation.split(" ", 1)[-1].split("「", 1)[0]
 
 
 class ActionListMaterials(PolicyAction):
@@ -32,15 +45,15 @@ class ActionListMaterials(PolicyAction):
             return []
         subject = profile_of(tracker)["subject_type"]
         items = await self.call(self.store.materials, fund.code, measure.number if measure else None, subject)
-        stated = [i for i in items if i.source == "document"]
+        stated = [i for i in items if i.source == "clause"]
         typical = [i for i in items if i.source == "typical"]
         target = f"第{measure.number}条“{measure.title}”" if measure else f"【{fund.short_name}】资金"
-        lines = [f"申报{target}，建议准备："]
+        lines = [f"文件没有列出申报材料清单，完整材料以申报指南为准。申报{target}，建议准备："]
         if stated:
-            lines.append("文件规定或明确要求的：")
-            lines += [f"☐ {i.name}" for i in stated]
+            lines.append(f"{CLAUSE_LABEL}：")
+            lines += [f"☐ {i.name}（依据{short_ref(i.citation)}）" for i in stated]
         if typical:
-            lines.append("常见材料（文件未规定，请以官方申报指南为准）：")
+            lines.append(f"{TYPICAL_LABEL}：")
             lines += [f"☐ {i.name}" for i in typical]
         lines.append(GUIDE_HINT)
         lines.append(source_line(i.citation for i in stated))
@@ -49,6 +62,7 @@ class ActionListMaterials(PolicyAction):
                                      "type": "materials",
                                      "fund": fund.short_name,
                                      "measure": measure.number if measure else None,
+                                     "labels": MATERIAL_LABELS,
                                      "items": [{"name": i.name, "source": i.source, "citation": i.citation,
                                                 "quote": i.quote, "section_id": i.section_id} for i in items],
                                  })

@@ -9,14 +9,30 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import button, say, shorten, steps
 from actions.base import PolicyAction, user_text
+from actions.unstated import answer_unstated
+from bot.knowledge.relevance import related
+from bot.knowledge.textindex import SearchHit
 
-#: BM25 score below which a passage is not offered as an answer (the labelled set's correct top hits
-#: score above 3; unrelated chit-chat that shares a word scores below 2)
-MIN_SCORE = 2.5
+
+async def answer_from_index(action: PolicyAction, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            hits: list[SearchHit], prefix: str = "") -> list[EventType]:
+    """The best passage, quoted and cited; a measure is named with its number and fund."""
+    best = hits[0]
+    measure = await action.call(action.store.measure, best.title) if best.section_id.count("/") == 3 else None
+    if measure is not None and measure.section_id == best.section_id:
+        head = f"{prefix}文件第{measure.number}条“{measure.title}”（属{measure.fund_name}资金）有相关规定："
+        events: list[EventType] = [SlotSet("measure", str(measure.number)), SlotSet("fund", measure.fund_code)]
+    else:
+        head = f"{prefix}文件中相关的规定（{best.citation}）："
+        events = []
+    say(dispatcher, f"{head}\n「{shorten(best.text, 220)}」",
+        citations=[(best.citation, best.text, best.section_id)], buttons=steps("eligibility", "materials"))
+    return events
 
 
 class ActionSearchPolicy(PolicyAction):
-    """Any other question about the policy: the best passage, quoted, with its citation."""
+    """Any other question about the policy: the best passage, quoted, with its citation. "The document has nothing
+    on this" is said only when the index has nothing above the calibrated threshold (bot.knowledge.relevance)."""
 
     def name(self) -> str:
         return "action_search_policy"
@@ -24,17 +40,31 @@ class ActionSearchPolicy(PolicyAction):
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
         question = user_text(tracker)
+        if question and (slot := asked_slot(tracker)):
+            from actions.eligibility import ASKERS, TOPIC_WORDS
+
+            if any(w in question for w in TOPIC_WORDS[slot]):
+                asker = ASKERS[slot](self._store, self._vocabulary)
+                dispatcher.utter_message(text=await asker.context_answer(question))
+                return []
+        doc = await self.call(self.store.document)
+        if question and doc.unstated_topic(question):
+            return await answer_unstated(self, dispatcher, tracker)
         hits = await self.call(self.store.search, question, 3) if question else []
-        if not hits or hits[0].score < MIN_SCORE:
+        if not hits or not related(hits[0].score):
             dispatcher.utter_message(
                 text="文件里没有找到能直接回答这个问题的内容。您可以换个说法，或者转人工咨询。",
                 buttons=steps("funds", "human"))
             return [SlotSet("unanswered_question", question or None)]
-        best = hits[0]
-        say(dispatcher, f"文件中相关的规定：\n「{shorten(best.text, 200)}」",
-            citations=[(best.citation, best.text, best.section_id)],
-            buttons=steps("eligibility", "materials"))
-        return []
+        return await answer_from_index(self, dispatcher, tracker, hits)
+
+
+def asked_slot(tracker: Tracker) -> str | None:
+    """The profile fact the eligibility check is waiting for, if it is running."""
+    if (tracker.active_loop or {}).get("name") != "eligibility_form":
+        return None
+    slot = tracker.get_slot("requested_slot")
+    return slot if slot in ("subject_type", "registration", "hightech") else None
 
 
 def ran_this_turn(tracker: Tracker, action: str) -> bool:
@@ -76,12 +106,15 @@ class ActionFallback(PolicyAction):
             # say nothing more and wait for the user.
             return [FollowupAction("action_listen")]
         question = user_text(tracker)
+        doc = await self.call(self.store.document)
+        if question and doc.unstated_topic(question):
+            return await answer_unstated(self, dispatcher, tracker)
         if previous_bot_action(tracker) == self.name():
             dispatcher.utter_message(text="抱歉，还是没能帮到您。需要转人工吗？",
                                      buttons=[button("转人工", "request_human"), button("不用了", "deny")])
             return [SlotSet("handoff_offered", True), SlotSet("unanswered_question", question or None)]
         hits = await self.call(self.store.search, question, 1) if question else []
-        if hits and hits[0].score >= MIN_SCORE:
+        if hits and related(hits[0].score):
             best = hits[0]
             say(dispatcher, f"我不太确定您的意思，文件中最相关的是：\n「{shorten(best.text, 160)}」\n如果不是您要问的，请换个说法。",
                 citations=[(best.citation, best.text, best.section_id)],

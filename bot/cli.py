@@ -114,7 +114,7 @@ def cmd_materials(args: argparse.Namespace, settings: Settings) -> int:
     items = store.materials(fund_code=fund.code if fund else None, measure_number=args.measure,
                             subject_type=args.subject_type)
     for item in items:
-        source = item.citation if item.source == "document" else "典型材料，请以官方申报指南为准"
+        source = f"与文件条款相关：{item.citation}" if item.source == "clause" else "典型材料，请以官方申报指南为准"
         print(f"- {item.name}  [{source}]")
     return 0
 

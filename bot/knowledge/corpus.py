@@ -30,9 +30,12 @@ KNOWLEDGE_NAME = "knowledge.yml"
 LEXICON_NAME = "lexicon.yml"
 PROFILE_FIELDS = {
     "subject_type": {"enterprise", "university", "research_institute", "service_org", "social_org", "other"},
-    "registration": {"zgc", "beijing_other", "outside"},
-    "hightech": {"national", "zgc", "none"},
+    # beijing: in Beijing, not known whether inside the 示范区 (a district or park name)
+    "registration": {"zgc", "beijing_other", "beijing", "outside"},
+    # certified: high-tech, the certificate not named
+    "hightech": {"national", "zgc", "certified", "none"},
 }
+MATERIAL_SOURCES = ("clause", "typical")
 
 
 class CorpusError(ValueError):
@@ -48,6 +51,8 @@ class Lexicon:
     synonyms: dict[str, list[str]] = field(default_factory=dict)  # canonical → user words
     terms: list[str] = field(default_factory=list)
     topics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: kinds of applicant the measures name: code → {name, words}
+    applicant_kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def pairs(self) -> list[tuple[str, str]]:
         return [(s, c) for c, surfaces in self.synonyms.items() for s in surfaces]
@@ -77,6 +82,7 @@ def load_lexicon(corpus_dir: Path) -> Lexicon:
         synonyms={str(k): [str(s) for s in v] for k, v in (data.get("synonyms") or {}).items()},
         terms=[str(t) for t in data.get("terms") or []],
         topics={str(k): dict(v) for k, v in (data.get("topics") or {}).items()},
+        applicant_kinds={str(k): dict(v) for k, v in (data.get("applicant_kinds") or {}).items()},
     )
 
 
@@ -169,6 +175,12 @@ def check_knowledge(doc: PolicyDocument, knowledge: dict[str, Any], lexicon: Lex
         for topic in measure.get("topics") or []:
             if topic not in lexicon.topics:
                 problems.append(f"measures[{i}]: topic {topic!r} is not in {LEXICON_NAME}")
+        for j, who in enumerate(measure.get("supports") or []):
+            cite(f"measures[{i}].supports[{j}]", {"section": measure.get("section"), "quote": who.get("quote")})
+            if not who.get("quote"):
+                problems.append(f"measures[{i}].supports[{j}]: needs the words of the measure that name the kind")
+            if who.get("kind") not in lexicon.applicant_kinds:
+                problems.append(f"measures[{i}].supports[{j}]: kind {who.get('kind')!r} is not in {LEXICON_NAME}")
     subject_codes = {s.get("code") for s in knowledge.get("subject_types") or []}
     eligibility = knowledge.get("eligibility") or {}
     for i, cond in enumerate(eligibility.get("conditions") or []):
@@ -181,7 +193,7 @@ def check_knowledge(doc: PolicyDocument, knowledge: dict[str, Any], lexicon: Lex
         if field_name not in PROFILE_FIELDS:
             problems.append(f"{where}: field {field_name!r} is not one of {sorted(PROFILE_FIELDS)}")
             continue
-        for value in [*(cond.get("accept") or []), *(cond.get("reference") or [])]:
+        for value in [*(cond.get("accept") or []), *(cond.get("reference") or []), *(cond.get("conditional") or [])]:
             if value not in PROFILE_FIELDS[field_name]:
                 problems.append(f"{where}: value {value!r} is not a {field_name}")
         for code in cond.get("applies_to") or []:
@@ -192,6 +204,10 @@ def check_knowledge(doc: PolicyDocument, knowledge: dict[str, Any], lexicon: Lex
         for name in methods.get("items") or []:
             if canonical(name) not in canonical(str(methods.get("quote", ""))):
                 problems.append(f"support_methods: {name!r} is not in its quote")
+    for i, item in enumerate(knowledge.get("unstated") or []):
+        cite(f"unstated[{i}]", item)
+        if not item.get("cues") or not item.get("topic") or not item.get("quote"):
+            problems.append(f"unstated[{i}]: needs a topic, cue words and the nearest clause's quote")
     for i, fact in enumerate(knowledge.get("facts") or []):
         cite(f"facts[{i}]", fact)
         if not fact.get("quote"):
@@ -199,15 +215,15 @@ def check_knowledge(doc: PolicyDocument, knowledge: dict[str, Any], lexicon: Lex
     for i, material in enumerate(knowledge.get("materials") or []):
         where = f"materials[{i}] {material.get('name', '')!r}"
         source = material.get("source")
-        if source == "document":
+        if source == "clause":
             cite(where, material)
             if not material.get("quote"):
-                problems.append(f"{where}: a document material needs the quote it rests on")
+                problems.append(f"{where}: a clause material needs the clause it rests on")
         elif source == "typical":
             if material.get("section") or material.get("quote"):
                 problems.append(f"{where}: a typical material cites nothing (it is not in the document)")
         else:
-            problems.append(f"{where}: source must be 'document' or 'typical', not {source!r}")
+            problems.append(f"{where}: source must be one of {MATERIAL_SOURCES}, not {source!r}")
         funds = material.get("funds", "all")
         if funds != "all":
             for code in funds:

@@ -17,7 +17,7 @@ from bot.knowledge.textindex import Tokenizer
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"  # 4: measures.supports, conditions.conditional, documents.unstated
 
 Progress = Callable[[str], None]
 
@@ -102,6 +102,8 @@ def _write_document(session: Session, cdoc: CorpusDocument, tokenizer: Tokenizer
             effective_date=doc.effective_date,
             repeals=[{"title": r.title, "number": r.number} for r in doc.repeals],
             silent_on=list(meta.get("silent_on") or []),
+            unstated=[{"code": u["code"], "topic": u["topic"], "cues": list(u["cues"]), "section_id": u["section"],
+                       "quote": u["quote"]} for u in knowledge.get("unstated") or []],
             checksum=cdoc.checksum,
         )
     )
@@ -133,6 +135,7 @@ def _write_document(session: Session, cdoc: CorpusDocument, tokenizer: Tokenizer
         keywords_by_section[s.id] = keywords
         session.add(m.Measure(id=s.id, document_id=doc.doc_id, number=s.number, title=s.title, text=s.text,
                               fund_id=fund.id if fund else None, keywords=keywords,
+                              supports=[{"kind": w["kind"], "quote": w["quote"]} for w in cur.get("supports") or []],
                               topics=[topics[c] for c in cur.get("topics") or [] if c in topics]))
 
     for i, st in enumerate(knowledge.get("subject_types") or []):
@@ -142,7 +145,7 @@ def _write_document(session: Session, cdoc: CorpusDocument, tokenizer: Tokenizer
     for i, c in enumerate(eligibility.get("conditions") or []):
         session.add(m.Condition(document_id=doc.doc_id, ordinal=i, code=c["code"], field=c["field"],
                                 label=c["label"], accept=c.get("accept") or [], reference=c.get("reference") or [],
-                                applies_to=c.get("applies_to") or [],
+                                applies_to=c.get("applies_to") or [], conditional=c.get("conditional") or [],
                                 section_id=c.get("section") or eligibility["section"], quote=c["quote"],
                                 reference_quote=c.get("reference_quote")))
     for i, mat in enumerate(knowledge.get("materials") or []):

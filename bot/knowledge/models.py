@@ -8,6 +8,7 @@ states a fact points back to the words of the document.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declarative_base, relationship
@@ -37,6 +38,8 @@ class Document(Base):
     effective_date: Mapped[date | None] = Column(Date)
     repeals: Mapped[list[dict[str, str]]] = Column(JSON, nullable=False, default=list)
     silent_on: Mapped[list[str]] = Column(JSON, nullable=False, default=list)
+    #: what users ask that the document does not state: [{code, topic, cues, section_id, quote}]
+    unstated: Mapped[list[dict[str, Any]]] = Column(JSON, nullable=False, default=list)
     checksum: Mapped[str] = Column(String(64), nullable=False)
 
     sections: Mapped[list[Section]] = relationship(
@@ -95,6 +98,8 @@ class Measure(Base):
     text: Mapped[str] = Column(Text, nullable=False)
     fund_id: Mapped[int | None] = Column(ForeignKey("funds.id"))
     keywords: Mapped[list[str]] = Column(JSON, nullable=False, default=list)
+    #: kinds of applicant the measure names: [{kind, quote}] (empty: it names no one in particular)
+    supports: Mapped[list[dict[str, str]]] = Column(JSON, nullable=False, default=list)
 
     fund: Mapped[Fund | None] = relationship("Fund", back_populates="measures")
     topics: Mapped[list[Topic]] = relationship("Topic", secondary=measure_topics)
@@ -125,6 +130,7 @@ class Condition(Base):
     accept: Mapped[list[str]] = Column(JSON, nullable=False)
     reference: Mapped[list[str]] = Column(JSON, nullable=False, default=list)
     applies_to: Mapped[list[str]] = Column(JSON, nullable=False, default=list)  # empty: everyone
+    conditional: Mapped[list[str]] = Column(JSON, nullable=False, default=list)  # met or 参照执行, not yet known which
     section_id: Mapped[str] = Column(ForeignKey("sections.id"), nullable=False)
     quote: Mapped[str] = Column(Text, nullable=False)
     reference_quote: Mapped[str | None] = Column(Text)
@@ -137,7 +143,7 @@ class Material(Base):
     document_id: Mapped[str] = Column(ForeignKey("documents.id", ondelete="CASCADE"), nullable=False)
     ordinal: Mapped[int] = Column(Integer, nullable=False)
     name: Mapped[str] = Column(Text, nullable=False)
-    source: Mapped[str] = Column(String(16), nullable=False)  # "document" | "typical"
+    source: Mapped[str] = Column(String(16), nullable=False)  # "clause" | "typical"
     fund_codes: Mapped[list[str]] = Column(JSON, nullable=False, default=list)  # empty: every fund
     measure_numbers: Mapped[list[int]] = Column(JSON, nullable=False, default=list)  # empty: every
     subject_types: Mapped[list[str]] = Column(JSON, nullable=False, default=list)  # empty: everyone

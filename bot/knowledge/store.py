@@ -47,6 +47,7 @@ class DocumentInfo:
     effective_date: date | None
     repeals: list[dict[str, str]]
     silent_on: list[str]
+    unstated: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ref(self) -> str:
@@ -54,7 +55,17 @@ class DocumentInfo:
 
     @property
     def header_citation(self) -> str:
-        return citation_text(self.ref, self.id, "")
+        """Where 文号, issuers and date stand: the notice that issues the measures, not the measures' preamble."""
+        return f"{self.ref} 印发通知（文头）"
+
+    def unstated_topic(self, text: str) -> dict[str, Any] | None:
+        """The thing the document does not state that a question asks about (longest cue wins), or None."""
+        best: tuple[int, dict[str, Any]] | None = None
+        for item in self.unstated:
+            for cue in item.get("cues") or []:
+                if cue and cue.lower() in text.lower() and (best is None or len(cue) > best[0]):
+                    best = (len(cue), item)
+        return best[1] if best else None
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ class MeasureInfo:
     fund_name: str | None
     topics: list[str]
     keywords: list[str]
+    supports: list[dict[str, str]] = field(default_factory=list)  # [{kind, quote}]: whom the measure names
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,9 @@ class NeedMatch:
 class ConditionResult:
     code: str
     label: str
-    status: str  # met | not_met | unknown | reference
+    #: met | not_met | unknown (not known yet) | conditional (the user could not say; met or 参照执行 depending on a
+    #: fact to confirm) | reference (参照执行)
+    status: str
     value: str | None
     citation: str
     quote: str
@@ -103,17 +117,22 @@ class ConditionResult:
 
 @dataclass(frozen=True)
 class Verdict:
-    outcome: str  # eligible | not_eligible | reference | unknown
+    outcome: str  # eligible | not_eligible | reference | conditional | unknown
     conditions: list[ConditionResult]
     missing: list[str]  # profile fields still needed for a definite answer
     citation: str
     section_id: str
 
 
+#: how the two kinds of material are labelled wherever they are shown (bot, widget, staff canned replies): the
+#: document lists no application materials, so nothing is called "required by the document"
+MATERIAL_LABELS = {"clause": "与文件条款相关的材料", "typical": "常见材料（文件未规定，请以官方申报指南为准）"}
+
+
 @dataclass(frozen=True)
 class MaterialInfo:
     name: str
-    source: str  # document | typical
+    source: str  # clause (follows from a clause of the document, cited) | typical (not in the document)
     citation: str | None
     quote: str | None
     section_id: str | None = None
@@ -224,7 +243,7 @@ class PolicyStore:
     @staticmethod
     def _doc_info(r: m.Document) -> DocumentInfo:
         return DocumentInfo(r.id, r.title, r.short_name, r.doc_number, list(r.issuers), r.issued, r.effective,
-                            r.effective_date, list(r.repeals), list(r.silent_on))
+                            r.effective_date, list(r.repeals), list(r.silent_on), list(r.unstated or []))
 
     def section_citation(self, section_id: str) -> str:
         with self._session() as s:
@@ -256,7 +275,7 @@ class PolicyStore:
             section_id=r.id, document_id=r.document_id, number=r.number, title=r.title, text=r.text,
             citation=citation_text(refs[r.document_id], r.id, r.title),
             fund_code=r.fund.code if r.fund else None, fund_name=r.fund.short_name if r.fund else None,
-            topics=[t.code for t in r.topics], keywords=list(r.keywords),
+            topics=[t.code for t in r.topics], keywords=list(r.keywords), supports=list(r.supports or []),
         )
 
     def _refs(self, s: Session) -> dict[str, str]:
@@ -323,6 +342,15 @@ class PolicyStore:
             if ref_c in canonical(x.title) or canonical(x.title) in ref_c:
                 return x
         return None
+
+    def measures_for_kinds(self, kinds: list[str], doc_id: str | None = None) -> list[tuple[MeasureInfo, list[str]]]:
+        """The measures that name one of these kinds of applicant, each with the words that name it."""
+        out = []
+        for x in self.measures(doc_id):
+            quotes = list(dict.fromkeys(w["quote"] for w in x.supports if w.get("kind") in kinds))
+            if quotes:
+                out.append((x, quotes))
+        return out
 
     def measures_for_topic(self, topic: str) -> list[MeasureInfo]:
         with self._session() as s:
@@ -417,6 +445,8 @@ class PolicyStore:
                     status = "met"
                 elif value in c.reference:
                     status = "reference"
+                elif value in ("unknown", "ambiguous") or value in (c.conditional or []):
+                    status = "conditional"
                 else:
                     status = "not_met"
                 quote = c.reference_quote if status == "reference" and c.reference_quote else c.quote
@@ -428,6 +458,8 @@ class PolicyStore:
             outcome = "not_eligible"
         elif "unknown" in statuses:
             outcome = "unknown"
+        elif "conditional" in statuses:
+            outcome = "conditional"
         elif "reference" in statuses:
             outcome = "reference"
         else:
@@ -445,7 +477,7 @@ class PolicyStore:
 
     def materials(self, fund_code: str | None = None, measure_number: int | None = None,
                   subject_type: str | None = None, doc_id: str | None = None) -> list[MaterialInfo]:
-        """Materials for a fund or a measure: document-stated first, then typical ones, in curated order."""
+        """Materials for a fund or a measure: clause-related first, then typical ones, in curated order."""
         doc = self.document(doc_id)
         if measure_number is not None and fund_code is None:
             x = self.measure(measure_number, doc.id)
@@ -467,7 +499,7 @@ class PolicyStore:
                     citation = citation_text(doc.ref, r.section_id, sec.title if sec else "")
                 out.append(MaterialInfo(r.name, r.source, citation, r.quote, r.section_id,
                                         list(r.measure_numbers), list(r.subject_types)))
-        out.sort(key=lambda x: x.source != "document")
+        out.sort(key=lambda x: x.source != "clause")
         return out
 
     def facts(self, doc_id: str | None = None) -> dict[str, FactInfo]:

@@ -15,6 +15,8 @@ from typing import Iterable
 import jieba
 from rank_bm25 import BM25Okapi
 
+from bot.knowledge.writing import to_simplified
+
 log = logging.getLogger(__name__)
 
 STOPWORDS = frozenset(
@@ -85,8 +87,15 @@ class Tokenizer:
         return self.words(text) + char_bigrams(text)
 
     def query_tokens(self, query: str) -> list[str]:
-        """The query's words plus the document's words for any user term found in it."""
+        """The query's words plus the document's words for any user term found in it.
+
+        A question made only of common words ("谁可以申请") keeps them: every question gets its best passages.
+        """
+        query = to_simplified(query)
         tokens = self.words(query) + char_bigrams(query)
+        if not tokens:
+            tokens = [t for t in (w.strip() for w in self._jieba.lcut(query.lower())) if _TOKEN_OK.search(t)]
+            tokens += [f"#{run[i:i + 2]}" for run in _CJK_RUN.findall(query) for i in range(len(run) - 1)]
         lowered = query.lower()
         for surface in self._surfaces:
             if surface in lowered:
@@ -117,6 +126,8 @@ class DocumentIndex:
         return len(self._passages)
 
     def search(self, query: str, top: int = 5) -> list[SearchHit]:
+        """The best passages (one per section) with their BM25 scores, best first — every passage that shares a word
+        with the question, weak ones too: the caller decides what is good enough (see :mod:`relevance`)."""
         if self._bm25 is None:
             return []
         tokens = self._tokenizer.query_tokens(query)

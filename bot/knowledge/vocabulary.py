@@ -53,8 +53,16 @@ class Match:
 class Vocabulary:
     def __init__(self, entities: dict[str, dict[str, list[str]]], negations: list[str],
                  not_followed_by: dict[str, list[str]], other_policies: list[str] | None = None,
-                 pending: list[str] | None = None) -> None:
+                 pending: list[str] | None = None, ambiguous_subjects: dict[str, dict[str, Any]] | None = None,
+                 applicant_kinds: dict[str, dict[str, Any]] | None = None,
+                 english: dict[str, str] | None = None) -> None:
         self.entities = entities
+        #: kinds 三（一） does not settle by name → {options, note}, keyed by (part of) the user's word
+        self.ambiguous_subjects = ambiguous_subjects or {}
+        #: kinds of applicant the measures name → {name, words}
+        self.applicant_kinds = applicant_kinds or {}
+        #: English words → the corpus's Chinese words
+        self.english = english or {}
         self.pending = sorted(pending or [], key=len, reverse=True)
         #: policies users ask about that the corpus does not cover (专精特新, 加计扣除 …)
         self.other_policies = sorted(other_policies or [], key=len, reverse=True)
@@ -77,7 +85,9 @@ class Vocabulary:
                 words.extend([f"{fund['short_name']}资金", fund["short_name"], *fund.get("aliases", [])])
         entities["fund"] = funds
         return cls(entities, list(data.get("negations") or []), dict(data.get("not_followed_by") or {}),
-                   list(data.get("other_policies") or []), list(data.get("pending") or []))
+                   list(data.get("other_policies") or []), list(data.get("pending") or []),
+                   dict(data.get("ambiguous_subjects") or {}), dict(data.get("applicant_kinds") or {}),
+                   {str(k): str(v) for k, v in (data.get("english") or {}).items()})
 
     def learn(self, examples_dir: Path, skip: str = "entities.yml") -> int:
         """Add the entity spans annotated in the NLU training data (typos such as 国搞 included).
@@ -98,6 +108,28 @@ class Vocabulary:
                 added += 1
         self.__dict__.pop("_compiled", None)
         return added
+
+    def kinds_in(self, text: str) -> list[str]:
+        """The kinds of applicant a text names (lexicon ``applicant_kinds``), longest word first, each once."""
+        pairs = sorted(((w, code) for code, k in self.applicant_kinds.items() for w in k.get("words") or []),
+                       key=lambda p: -len(p[0]))
+        lowered, found = text.lower(), []
+        for word, code in pairs:
+            if word.lower() in lowered:
+                lowered = lowered.replace(word.lower(), " ")
+                if code not in found:
+                    found.append(code)
+        return found
+
+    def kind_name(self, code: str) -> str:
+        return str((self.applicant_kinds.get(code) or {}).get("name") or code)
+
+    def ambiguity(self, text: str) -> tuple[str, dict[str, Any]] | None:
+        """(the user's word, {options, note}) when the text names a kind 三（一） does not settle."""
+        for key in sorted(self.ambiguous_subjects, key=len, reverse=True):
+            if key in text:
+                return key, self.ambiguous_subjects[key]
+        return None
 
     def other_policy_in(self, text: str) -> str | None:
         lowered = text.lower()

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.eligibility import ActionCheckEligibility, ValidateEligibilityForm
+from actions.eligibility import (ActionAskRegistration, ActionCheckEligibility, ActionRouteEligibility,
+                                 ValidateEligibilityForm, profile_of)
 
 from .conftest import customs, slot_events, texts
 
@@ -18,9 +19,14 @@ PROFILE = ("subject_type", "registration", "hightech")
      ["参照执行", "⚠️ 注册在中关村示范区范围内：参照执行"]),
     ({"subject_type": "university", "registration": "outside"}, "not_eligible",
      ["❌ 注册在中关村示范区范围内：不满足"]),
-    ({"subject_type": "enterprise", "registration": "unknown", "hightech": "national"}, "unknown",
-     ["还有条件需要确认", "❓ 注册在中关村示范区范围内：待确认"]),
-    ({"subject_type": "enterprise", "registration": "zgc", "hightech": "certified"}, "eligible", ["可以申报"]),
+    ({"subject_type": "enterprise", "registration": "unknown", "hightech": "national"}, "conditional",
+     ["有条件", "❓ 注册在中关村示范区范围内：待确认", "参照执行"]),
+    ({"subject_type": "enterprise", "registration": "beijing", "hightech": "zgc"}, "conditional",
+     ["一区多园", "参照执行"]),
+    ({"subject_type": "enterprise", "registration": "zgc", "hightech": "unknown"}, "conditional",
+     ["须持有国家高新技术企业或中关村高新技术企业资质"]),
+    ({"subject_type": "enterprise", "registration": "zgc", "hightech": "certified"}, "eligible",
+     ["可以申报", "申报时以证书为准"]),
 ])
 async def test_verdict_per_condition_with_citation(store, vocabulary, dispatcher, make_tracker, slots, outcome,
                                                    expected_lines):
@@ -44,16 +50,16 @@ async def test_university_verdict_leaves_out_the_high_tech_condition(store, voca
 # --- the form: asks only what it does not know --------------------------------------------------
 
 
-async def test_form_does_not_ask_a_university_about_high_tech(vocabulary, dispatcher, make_tracker):
-    form = ValidateEligibilityForm(vocabulary)
+async def test_form_does_not_ask_a_university_about_high_tech(store, vocabulary, dispatcher, make_tracker):
+    form = ValidateEligibilityForm(vocabulary, store)
     tracker = make_tracker(slots={"subject_type": "university"})
     assert await form.required_slots(list(PROFILE), dispatcher, tracker, {}) == ["subject_type", "registration"]
     tracker = make_tracker(slots={"subject_type": "enterprise"})
     assert await form.required_slots(list(PROFILE), dispatcher, tracker, {}) == list(PROFILE)
 
 
-async def test_words_the_nlu_missed_are_picked_up(vocabulary, dispatcher, make_tracker):
-    form = ValidateEligibilityForm(vocabulary)
+async def test_words_the_nlu_missed_are_picked_up(store, vocabulary, dispatcher, make_tracker):
+    form = ValidateEligibilityForm(vocabulary, store)
     tracker = make_tracker("我们是海淀的一家公司，还没认定高新", slots={"requested_slot": "subject_type"})
     assert await form.extract_subject_type(dispatcher, tracker, {}) == {"subject_type": "enterprise"}
     assert await form.extract_hightech(dispatcher, tracker, {}) == {"hightech": "none"}
@@ -66,24 +72,101 @@ async def test_words_the_nlu_missed_are_picked_up(vocabulary, dispatcher, make_t
     ("registration", "affirm", "对", "zgc"),
     ("registration", "inform", "这个不太清楚", "unknown"),
 ])
-async def test_yes_no_and_dont_know_answer_the_question_asked(vocabulary, dispatcher, make_tracker, slot, intent,
+async def test_yes_no_and_dont_know_answer_the_question_asked(store, vocabulary, dispatcher, make_tracker, slot, intent,
                                                               text, value):
-    form = ValidateEligibilityForm(vocabulary)
+    form = ValidateEligibilityForm(vocabulary, store)
     tracker = make_tracker(text, intent=intent, slots={"requested_slot": slot})
     assert await getattr(form, f"extract_{slot}")(dispatcher, tracker, {}) == {slot: value}
 
 
-async def test_yes_to_another_question_fills_nothing(vocabulary, dispatcher, make_tracker):
-    form = ValidateEligibilityForm(vocabulary)
+async def test_yes_to_another_question_fills_nothing(store, vocabulary, dispatcher, make_tracker):
+    form = ValidateEligibilityForm(vocabulary, store)
     tracker = make_tracker("是的", intent="affirm", slots={"requested_slot": "subject_type"})
     assert await form.extract_hightech(dispatcher, tracker, {}) == {}
 
 
-async def test_a_beijing_district_is_not_taken_for_the_demonstration_zone(vocabulary, dispatcher, make_tracker):
-    form = ValidateEligibilityForm(vocabulary)
+async def test_a_beijing_district_is_kept_as_in_beijing_not_taken_for_the_zone(store, vocabulary, dispatcher,
+                                                                             make_tracker):
+    """The document names no parks: a district is neither 示范区 nor outside it — the verdict is conditional, and the
+    question is not asked again word for word."""
+    form = ValidateEligibilityForm(vocabulary, store)
     result = await form.validate_registration("beijing", dispatcher, make_tracker(), {})
-    assert result == {"registration": None}
-    assert "一区多园" in texts(dispatcher)
+    assert result == {"registration": "beijing"}
+    events = await ActionCheckEligibility(store, vocabulary).run(
+        dispatcher, make_tracker(slots={"subject_type": "enterprise", "registration": "beijing", "hightech": "zgc"}),
+        {})
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "conditional"
+    text = texts(dispatcher)
+    assert "一区多园" in text and "各区都有" not in text  # the document says 一区多园, nothing about districts
+
+
+async def test_public_institution_is_asked_not_rejected(store, vocabulary, dispatcher, make_tracker):
+    """事业单位 is a legal form: a public university or institute is still a 高等学校 / 科研机构."""
+    assert vocabulary.best("我们是事业单位", "subject_type") == "ambiguous"
+    form = ValidateEligibilityForm(vocabulary, store)
+    result = await form.validate_subject_type("ambiguous", dispatcher, make_tracker("我们是事业单位"), {})
+    assert result["subject_type"] is None  # asked which kind, not judged
+    assert "高等学校" in texts(dispatcher) and "不属于" not in texts(dispatcher)
+
+
+async def test_bare_high_tech_stays_unspecified(store, vocabulary, make_tracker):
+    """高新 / 高新企业 / "是" to the certificate question: high-tech, certificate not named — never 国家高新."""
+    for word in ("高新", "高新企业", "高新技术企业"):
+        assert vocabulary.best(f"我们是{word}", "hightech") == "certified", word
+    tracker = make_tracker(slots={"subject_type": "enterprise", "registration": "zgc", "hightech": "certified"})
+    assert profile_of(tracker)["hightech"] == "certified"
+
+
+async def test_a_settled_condition_gives_the_verdict_without_more_questions(store, vocabulary, dispatcher,
+                                                                           make_tracker):
+    form = ValidateEligibilityForm(vocabulary, store)
+    outside = make_tracker(slots={"subject_type": "enterprise", "registration": "outside"})
+    assert await form.required_slots(list(PROFILE), dispatcher, outside, {}) == []
+    no_cert = make_tracker(slots={"hightech": "none"})  # only enterprises hold the certificate: settled
+    assert await form.required_slots(list(PROFILE), dispatcher, no_cert, {}) == []
+
+
+async def test_a_question_asked_again_says_why_and_then_takes_unknown(store, vocabulary, dispatcher, make_tracker):
+    form = ValidateEligibilityForm(vocabulary, store)
+    first = make_tracker("嗯……", slots={"requested_slot": "registration", "subject_type": "enterprise"})
+    out = await form.extract_registration(dispatcher, first, {})
+    assert out == {"profile_attempts": {"registration": 1}}
+    asked = make_tracker("嗯……", slots={"requested_slot": "registration", "profile_attempts": {"registration": 1}})
+    await ActionAskRegistration(store, vocabulary).run(dispatcher, asked, {})
+    assert "之所以要问" in texts(dispatcher) and "营业执照" in texts(dispatcher)
+    second = make_tracker("还是说不上来", slots={"requested_slot": "registration", "profile_attempts": {"registration": 1}})
+    assert (await form.extract_registration(dispatcher, second, {}))["registration"] == "unknown"
+
+
+@pytest.mark.parametrize("text, expected, absent", [
+    ("民营企业能申请吗", ["国家高新技术企业", "中关村示范区"], ["贵单位注册在"]),
+    ("科研院所可以申请这些资金吗", ["科研机构", "事业单位"], ["不属于"]),
+    ("协会这种社会组织算不算支持对象", ["社会组织属于三（一）列明的支持对象"], []),
+])
+async def test_a_question_about_a_kind_of_applicant_gets_the_rule(store, vocabulary, dispatcher, make_tracker, text,
+                                                                  expected, absent):
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"),
+                                                                 {})
+    reply = texts(dispatcher)
+    assert all(w in reply for w in expected) and not any(w in reply for w in absent), reply
+    assert "三（一）" in reply
+    assert [e["name"] for e in events if e.get("event") == "followup"] == ["action_listen"]  # no form started
+
+
+async def test_which_measures_for_a_kind_lists_the_measures_that_name_it(store, vocabulary, dispatcher, make_tracker):
+    await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker("投资机构能申请哪些措施",
+                                                                                 "check_eligibility"), {})
+    reply = texts(dispatcher)
+    assert "第5条" in reply and "支持投资机构加大早期投资力度" in reply
+    assert "第4、8条没有点名特定对象" in reply
+
+
+async def test_own_case_with_a_settling_fact_gets_the_verdict_at_once(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("我们公司注册在深圳，能申请吗", "check_eligibility",
+                           slots={"registration": "outside", "subject_type": "enterprise"})
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, tracker, {})
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "not_eligible"
+    assert "高新技术企业吗" not in texts(dispatcher)
 
 
 @pytest.mark.parametrize("slot, value, code", [
@@ -91,7 +174,7 @@ async def test_a_beijing_district_is_not_taken_for_the_demonstration_zone(vocabu
     ("hightech", "没评上国高", "none"), ("hightech", "中关村高新", "zgc"), ("registration", "天津", "outside"),
     ("subject_type", "火星人", None),
 ])
-async def test_validation_keeps_codes_only(vocabulary, dispatcher, make_tracker, slot, value, code):
-    form = ValidateEligibilityForm(vocabulary)
+async def test_validation_keeps_codes_only(store, vocabulary, dispatcher, make_tracker, slot, value, code):
+    form = ValidateEligibilityForm(vocabulary, store)
     result = await getattr(form, f"validate_{slot}")(value, dispatcher, make_tracker(), {})
     assert result == {slot: code}

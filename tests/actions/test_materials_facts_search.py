@@ -17,12 +17,15 @@ async def test_materials_for_the_suggested_fund_separate_sources(store, vocabula
     events = await ActionListMaterials(store, vocabulary).run(dispatcher, tracker, {})
     text = texts(dispatcher)
     stated, typical = text.split("常见材料（文件未规定，请以官方申报指南为准）：")
-    assert "文件规定或明确要求的：" in stated and "诚信承诺" in stated and "高新技术企业资质证明" in stated
+    # the document lists no application materials: said plainly, and nothing is labelled as required by it
+    assert "文件没有列出申报材料清单" in stated and "文件规定" not in text
+    assert "与文件条款相关的材料：" in stated and "诚信承诺" in stated and "高新技术企业资质证明" in stated
+    assert "（依据三（二））" in stated
     assert "项目申报书" in typical and "项目申报书" not in stated
     assert "依据：京科发〔2022〕4号 三（一）" in text
     items = customs(dispatcher, "materials")[0]["items"]
-    assert {i["source"] for i in items} == {"document", "typical"}
-    assert all(i["citation"] for i in items if i["source"] == "document")
+    assert {i["source"] for i in items} == {"clause", "typical"}
+    assert all(i["citation"] for i in items if i["source"] == "clause")
     assert all(i["citation"] is None for i in items if i["source"] == "typical")
     assert slot_events(events)["materials_shown"]
 
@@ -50,9 +53,10 @@ async def test_doc_number_issuers_dates_and_repeals(store, vocabulary, make_trac
     from rasa_sdk.executor import CollectingDispatcher
 
     expected = {
-        "doc_number": ("京科发〔2022〕4号", "京科发〔2022〕4号（正文前言）"),
-        "issuers": ("北京市科学技术委员会、中关村科技园区管理委员会", "（正文前言）"),
-        "issue_date": ("2022年6月10日", "（正文前言）"),
+        # header facts stand in the notice that issues the measures, not in the measures' preamble
+        "doc_number": ("京科发〔2022〕4号", "京科发〔2022〕4号 印发通知（文头）"),
+        "issuers": ("北京市科学技术委员会、中关村科技园区管理委员会", "印发通知（文头）"),
+        "issue_date": ("2022年6月10日", "印发通知（文头）"),
         "effective_date": ("自印发之日起施行，即2022年6月10日", "三（二）"),
         "repealed": ("中科园发〔2019〕11号", "三（二）"),
     }
@@ -61,6 +65,21 @@ async def test_doc_number_issuers_dates_and_repeals(store, vocabulary, make_trac
         await ActionAnswerDocFact(store, vocabulary).run(d, make_tracker("?", "ask_doc_fact",
                                                                          entities=[ent("fact", fact)]), {})
         assert answer in texts(d) and citation in texts(d), fact
+        assert "正文前言" not in texts(d)
+
+
+async def test_validity_has_no_end_date(store, vocabulary, dispatcher, make_tracker):
+    """有效期: the document takes effect on issue and sets no end date — said, not invented."""
+    await ActionAnswerDocFact(store, vocabulary).run(
+        dispatcher, make_tracker("这个政策有效期到什么时候", "ask_doc_fact", entities=[ent("fact", "effective_date")]), {})
+    text = texts(dispatcher)
+    assert "自印发之日起施行" in text and "没有规定有效期" in text
+
+
+async def test_an_end_date_question_the_nlu_missed_is_not_a_fallback(store, vocabulary, dispatcher, make_tracker):
+    await ActionFallback(store, vocabulary).run(dispatcher, make_tracker("这政策管到哪年啊 到期了吗", "nlu_fallback"), {})
+    text = texts(dispatcher)
+    assert "没太明白" not in text and "没有写明有效期" in text and "自印发之日起施行" in text
 
 
 async def test_curated_facts_are_quoted(store, vocabulary, dispatcher, make_tracker):
@@ -73,7 +92,7 @@ async def test_amounts_are_not_invented(store, vocabulary, dispatcher, make_trac
     tracker = make_tracker("科技金融资金最多补多少钱", "ask_unstated", entities=[ent("fund", "finance")])
     events = await ActionAnswerUnstated(store, vocabulary).run(dispatcher, tracker, {})
     text = texts(dispatcher)
-    assert "没有规定支持金额" in text and "促进科技金融深度融合发展支持资金管理办法" in text and "12345" in text
+    assert "没有写明支持金额" in text and "三（二）" in text and "促进科技金融深度融合发展支持资金管理办法" in text and "12345" in text
     assert not any(ch.isdigit() for ch in text.replace("12345", "").replace("〔2022〕4", ""))
     assert slot_events(events)["unanswered_question"] == "科技金融资金最多补多少钱"
 

@@ -38,7 +38,7 @@ async def test_citations_and_materials_arrive_as_custom_payloads(widget):
     await w.wait_for("bot_uttered", until=lambda d: (d.get("custom") or {}).get("type") == "citations")
     await w.say("要准备什么材料")
     materials = await w.wait_for("bot_uttered", until=lambda d: (d.get("custom") or {}).get("type") == "materials")
-    assert {i["source"] for i in materials[0]["custom"]["items"]} == {"document", "typical"}
+    assert {i["source"] for i in materials[0]["custom"]["items"]} == {"clause", "typical"}
 
 
 async def test_a_resent_message_is_answered_once(widget, servers):

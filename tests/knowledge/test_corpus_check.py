@@ -19,18 +19,37 @@ def test_committed_corpus_passes_the_check(corpus):
     assert check_knowledge(doc.doc, doc.knowledge, corpus.lexicon) == []
 
 
-def test_every_document_material_cites_a_section_and_typical_ones_cite_nothing(corpus):
+def test_every_clause_material_cites_a_section_and_typical_ones_cite_nothing(corpus):
     for item in corpus.documents[0].knowledge["materials"]:
-        if item["source"] == "document":
+        if item["source"] == "clause":
             assert item["section"] and item["quote"]
         else:
             assert item["source"] == "typical" and "section" not in item and "quote" not in item
 
 
-def test_stated_materials_include_what_the_document_says(corpus):
-    names = " ".join(i["name"] for i in corpus.documents[0].knowledge["materials"] if i["source"] == "document")
+def test_clause_materials_follow_from_clauses_the_document_has(corpus):
+    names = " ".join(i["name"] for i in corpus.documents[0].knowledge["materials"] if i["source"] == "clause")
     for word in ("高新技术企业", "诚信承诺", "科技伦理审查", "注册"):
         assert word in names
+
+
+def test_no_material_claims_the_document_requires_it(corpus):
+    """The document lists no application materials: nothing is labelled as stated or required by it."""
+    sources = {i["source"] for i in corpus.documents[0].knowledge["materials"]}
+    assert sources == {"clause", "typical"}
+
+
+def test_the_milestone_material_is_tied_to_no_single_fund(corpus):
+    """三（二） pilots milestone management without naming a fund."""
+    item = next(i for i in corpus.documents[0].knowledge["materials"] if "里程碑" in i["name"])
+    assert item["funds"] == "all"
+
+
+def test_every_measure_says_whom_it_names_with_its_own_words(corpus):
+    for measure in corpus.documents[0].knowledge["measures"]:
+        assert "supports" in measure, measure["section"]
+    unnamed = [m["section"].rsplit("/", 1)[1] for m in corpus.documents[0].knowledge["measures"] if not m["supports"]]
+    assert unnamed == ["4", "8"]
 
 
 def _copy_corpus(tmp_path: Path) -> Path:
@@ -48,7 +67,7 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("change, message", [
     (lambda d: d["measures"][0].update(section="zgc-2022/二/（九）/1"), "does not exist"),
     (lambda d: d["facts"][0].update(quote="支持资金由中央财政安排"), "does not occur"),
-    (lambda d: d["materials"].append({"name": "社保缴纳证明", "source": "document", "funds": "all",
+    (lambda d: d["materials"].append({"name": "社保缴纳证明", "source": "clause", "funds": "all",
                                       "section": "zgc-2022/三/（一）", "quote": "社保缴纳证明"}), "does not occur"),
     (lambda d: d["materials"].append({"name": "申报书", "source": "typical", "funds": "all",
                                       "section": "zgc-2022/三/（一）"}), "typical material cites nothing"),

@@ -134,8 +134,8 @@ def test_missing_fields_are_listed_in_order(store):
 def test_materials_for_a_fund_separate_document_and_typical(store):
     items = store.materials(fund_code="finance")
     sources = [i.source for i in items]
-    assert sources == sorted(sources, key=lambda s: s != "document")  # document-stated first
-    stated = [i for i in items if i.source == "document"]
+    assert sources == sorted(sources, key=lambda s: s != "clause")  # clause-related first
+    stated = [i for i in items if i.source == "clause"]
     assert any("高新技术企业" in i.name for i in stated) and any("诚信承诺" in i.name for i in stated)
     assert all(i.citation and i.quote for i in stated)
     typical = [i for i in items if i.source == "typical"]

@@ -147,7 +147,8 @@
       bubble.textContent = bubble.textContent.split("\n").filter(function (l) { return l.indexOf("☐") !== 0; }).join("\n");
     }
     var list = el("div", { class: "materials", role: "group", "aria-label": "申报材料清单" });
-    [["document", "文件规定或明确要求的"], ["typical", "常见材料（请以官方申报指南为准）"]].forEach(function (group) {
+    var labels = custom.labels || {};
+    [["clause", labels.clause || "与文件条款相关的材料"], ["typical", labels.typical || "常见材料（请以官方申报指南为准）"]].forEach(function (group) {
       var items = (custom.items || []).filter(function (i) { return i.source === group[0]; });
       if (!items.length) return;
       list.appendChild(el("h3", {}, group[1]));
@@ -163,7 +164,7 @@
     box.appendChild(list);
     var seen = {};
     (custom.items || []).forEach(function (i) {
-      if (i.source !== "document" || !i.citation || seen[i.citation + i.quote]) return;
+      if (i.source !== "clause" || !i.citation || seen[i.citation + i.quote]) return;
       seen[i.citation + i.quote] = true;
       box.appendChild(sourceDetails(i.citation, i.quote));
     });

@@ -1,0 +1,25 @@
+"""When is a passage an answer? Thresholds on the index's BM25 scores, calibrated on labelled questions.
+
+Calibration (`python bench/search_eval.py --calibrate`): the top score of the 226 labelled questions about the
+document (tests/data/search_questions.yml) against the 105 labelled out-of-scope and other-policy questions of the
+NLU data that name no other place or policy. At 5.0, 91.6 % of the document's questions and 13.3 % of the others
+score above (the largest difference of the two rates); at 2.5, 97.8 % and 43 %.
+
+- :func:`covered` — strong enough to override an out-of-scope reading of the NLU: the bot quotes the passage
+  instead of saying the document does not cover the question.
+- :func:`related` — for a question the NLU reads as about the document: below this the index has nothing, and
+  only then does the bot say the document has no passage on it.
+"""
+
+from __future__ import annotations
+
+COVERED_SCORE = 5.0
+RELATED_SCORE = 2.5
+
+
+def covered(score: float) -> bool:
+    return score >= COVERED_SCORE
+
+
+def related(score: float) -> bool:
+    return score >= RELATED_SCORE

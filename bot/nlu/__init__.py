@@ -1,0 +1,1 @@
+"""Rasa NLU components of our own (loaded by Rasa from config.yml)."""

@@ -1,0 +1,64 @@
+"""First step of the NLU pipeline: traditional characters and English words → the simplified Chinese of the corpus.
+
+Rasa keeps the user's original words in the tracker event; the message the rest of the pipeline (tokenizer,
+featurizers, classifier, entity extractors) sees is the normalized one, and so is ``parse_data["text"]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.knowledge.writing import normalize
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class ChineseTextNormalizer(GraphComponent):
+    """Converts traditional characters (OpenCC t2s) and the lexicon's English words before tokenizing."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"lexicon": "policy_corpus/lexicon.yml"}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._config = config
+        self._glossary: dict[str, str] | None = None
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> ChineseTextNormalizer:
+        return cls(config)
+
+    @property
+    def glossary(self) -> dict[str, str]:
+        if self._glossary is None:
+            path = Path(self._config["lexicon"])
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+            self._glossary = {str(k): str(v) for k, v in ((data or {}).get("english") or {}).items()}
+        return self._glossary
+
+    def _convert(self, message: Message) -> None:
+        text = message.get(TEXT)
+        if isinstance(text, str) and text and not text.startswith("/"):
+            converted = normalize(text, self.glossary)
+            if converted != text:
+                message.set(TEXT, converted)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._convert(example)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            self._convert(message)
+        return messages
