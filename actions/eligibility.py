@@ -43,7 +43,11 @@ FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单�
                           r"我(?:的)?(?:公司|单位|企业|学校|机构|院|所|厂|协会|团队)")
 #: which measures suit a kind of applicant
 WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|条款)|哪几条|哪(?:一)?条|适用哪|适合哪|能(?:申请|报|申报|享受|拿)(?:什么|哪些|啥)"
-                            r"|(?:什么|哪些|啥)(?:措施|政策|支持)(?:适用|适合|可以|能)|对口|有(?:哪些|什么|啥)(?:措施|支持|政策)")
+                            r"|(?:什么|哪些|啥)(?:措施|政策|支持)(?:适用|适合|可以|能)|对口|有(?:哪些|什么|啥)(?:措施|支持|政策)"
+                            r"|对应(?:的)?(?:条款|措施|政策)|专门的(?:条款|措施|政策|支持)|能用(?:上)?哪|用得上|(?:条款|措施)(?:吗|没|不)")
+#: a question whether a place counts as the 示范区 (not an answer to "where are you registered")
+PLACE_QUESTION = re.compile(r"算不算|算.{0,8}(?:吗|么)|是不是.{0,8}(?:示范区|范围)|属不属于|属于.{0,8}(?:示范区|范围).{0,3}(?:吗|么)|"
+                            r"在不在.{0,6}(?:示范区|范围)|包不包括|包括.{0,6}(?:吗|么)")
 #: a question about who may apply in general
 GENERAL_RULE = re.compile(r"谁|哪些单位|哪类|什么样的|什么单位|哪种|支持对象|申报条件|申请条件|什么条件|资格条件|条件是|门槛|"
                           r"要求是|有什么要求|算不算|属不属于|属于.{0,6}吗|在不在.{0,4}范围")
@@ -209,14 +213,21 @@ class ActionRouteEligibility(PolicyAction):
         if kinds and WHICH_MEASURES.search(text):
             await self.measures_for_kinds(dispatcher, kinds)
             return [FollowupAction("action_listen")]
+        if self.latest(tracker, "topic") and not GENERAL_RULE.search(text) and not FIRST_PERSON.search(text):
+            from actions.funds import ActionRecommendFund  # "企业参与国际标准制定能支持吗" asks about a need
+
+            events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+            return [*events, FollowupAction("action_listen")]
         named = any(facts.values()) or bool(kinds)
-        personal = bool(FIRST_PERSON.search(text)) or (not named and not GENERAL_RULE.search(text))
+        specific = bool(facts.get("registration") or facts.get("hightech"))  # facts about one organisation
+        personal = bool(FIRST_PERSON.search(text)) or specific or (not named and not GENERAL_RULE.search(text))
         if not personal:
             events = await self.general_answer(dispatcher, text, facts, kinds)
             return [*events, FollowupAction("action_listen")]
         profile = profile_of(tracker)
         verdict = await self.call(self.store.check_eligibility, profile)
-        if settled(verdict):
+        unasked = profile.get("subject_type") == AMBIGUOUS and attempts_of(tracker).get("subject_type", 0) == 0
+        if settled(verdict) and (not unasked or any(c.status == "not_met" for c in verdict.conditions)):
             events = await give_verdict(self, dispatcher, profile)
             return [*events, FollowupAction("action_listen")]
         return [FollowupAction("eligibility_form")]
@@ -255,7 +266,7 @@ class ActionRouteEligibility(PolicyAction):
                  "中关村高新技术企业。符合支持条件的注册在北京市其他地区的创新主体参照执行。")
         events: list[EventType] = []
         subject = facts.get("subject_type")
-        if any(v for k, v in facts.items() if k != "subject_type") or subject == "other":
+        if any(v for k, v in facts.items() if k != "subject_type"):
             verdict = await self.call(self.store.check_eligibility, facts)
             if any(c.status == "not_met" for c in verdict.conditions):
                 return await give_verdict(self, dispatcher, facts)
@@ -419,6 +430,9 @@ class ValidateEligibilityForm(FormValidationAction):
 
     async def validate_registration(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> dict[str, Any]:
+        text = user_text(tracker)
+        if text and PLACE_QUESTION.search(text) and tracker.get_slot("requested_slot") == "registration":
+            return {"registration": None}  # "海淀算示范区吗" asks; the ask action answers it in context
         code = self._code("registration", value)
         if code == UNKNOWN:
             return self._unknown("registration", tracker)
@@ -450,7 +464,10 @@ class AskProfileFact(PolicyAction):
         text = user_text(tracker)
         buttons = BUTTONS[self.slot]()
         asked_before = tracker.get_slot("requested_slot") == self.slot
-        if asked_before and text and QUESTION.search(text) and not _DONT_KNOW.search(text):
+        noted = facts_this_turn(tracker, exclude=self.slot)
+        if noted:
+            dispatcher.utter_message(text=f"好的，已记下：{noted}。{QUESTIONS[self.slot]}", buttons=buttons)
+        elif asked_before and text and QUESTION.search(text) and not _DONT_KNOW.search(text):
             answer = await self.context_answer(text)
             dispatcher.utter_message(text=f"{answer}\n{AGAIN[self.slot]}", buttons=buttons)
         elif attempts == 0:
@@ -473,6 +490,20 @@ class AskProfileFact(PolicyAction):
         if hits and related(hits[0].score):
             return f"文件中相关的规定（{hits[0].citation}）：「{shorten(hits[0].text, 120)}」"
         return "这个问题文件里没有直接对应的规定，可以稍后转人工细问。"
+
+
+def facts_this_turn(tracker: Tracker, exclude: str) -> str:
+    """The profile facts the latest message gave (other than the one being asked), in words."""
+    seen: dict[str, str] = {}
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "slot" and event.get("name") in PROFILE and event.get("name") != exclude:
+            seen.setdefault(event["name"], event.get("value"))
+    names = {"subject_type": SUBJECT_NAMES, "hightech": HIGHTECH_NAMES,
+             "registration": {"zgc": "注册在中关村示范区", "beijing_other": "注册在北京其他地区", "outside": "注册在北京以外",
+                              "beijing": "注册在北京（是否在示范区待确认）"}}
+    return "；".join(names[k].get(v, "") for k, v in seen.items() if isinstance(v, str) and names[k].get(v))
 
 
 class ActionAskSubjectType(AskProfileFact):

@@ -14,12 +14,14 @@ from actions.unstated import answer_unstated
 from bot.knowledge.relevance import covered
 from bot.knowledge.store import DocumentInfo, FactInfo
 
-HEADER_FACTS = ("doc_number", "issuers", "issue_date", "effective_date", "repealed")
+HEADER_FACTS = ("title", "doc_number", "issuers", "issue_date", "effective_date", "repealed")
 
 
 def header_answer(doc: DocumentInfo, fact: str) -> tuple[str, str]:
     """(answer, quoted words) for a fact read from the document's header."""
     title = f"《{doc.title}》"
+    if fact == "title":
+        return f"文件全称是{title}（{doc.ref}）。", doc.title
     if fact == "doc_number":
         return f"{title}的文号是{doc.doc_number}。", doc.doc_number or ""
     if fact == "issuers":
@@ -90,8 +92,8 @@ class ActionAnswerOtherPolicy(PolicyAction):
         term = self.vocabulary.other_policy_in(text)
         rest = text.replace(term, " ") if term else text
         hits = await self.call(self.store.search, rest, 3) if rest.strip() else []
-        if hits and covered(hits[0].score) and (not term or doc.unstated_topic(rest) is None):
-            prefix = f"{doc.ref}没有涉及“{term}”本身；" if term else ""
+        if hits and covered(hits[0].score) and (not term or self.latest(tracker, "topic")):
+            prefix = f"{doc.ref}没有涉及“{term}”本身（可咨询{HOTLINE}或转人工）；" if term else ""
             return await answer_from_index(self, dispatcher, tracker, hits, prefix=prefix)
         topic = f"“{term}”" if term else "这项政策"
         dispatcher.utter_message(

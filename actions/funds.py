@@ -91,14 +91,41 @@ class ActionHandleProfileFacts(PolicyAction):
         return [FollowupAction("eligibility_form")]
 
 
+async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                  doc) -> list[EventType] | None:  # type: ignore[no-untyped-def]
+    """A question read as "list the funds" that says more: which measures suit a kind of applicant, a need
+    ("科技保险补贴是哪个资金的"), a detail the document does not state, or a fact of the document."""
+    text = user_text(tracker)
+    if not text:
+        return None
+    from actions.eligibility import WHICH_MEASURES, ActionRouteEligibility
+
+    if (kinds := action.vocabulary.kinds_in(text)) and WHICH_MEASURES.search(text):
+        await ActionRouteEligibility(action._store, action._vocabulary).measures_for_kinds(dispatcher, kinds)
+        return []
+    if action.latest(tracker, "fact"):
+        from actions.facts import ActionAnswerDocFact
+
+        return await ActionAnswerDocFact(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
+    if doc.unstated_topic(text):
+        from actions.unstated import answer_unstated
+
+        return await answer_unstated(action, dispatcher, tracker)
+    if action.latest(tracker, "topic"):
+        return await ActionRecommendFund(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
+    return None
+
+
 class ActionListFunds(PolicyAction):
     def name(self) -> str:
         return "action_list_funds"
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
-        funds = await self.call(self.store.funds)
         doc = await self.call(self.store.document)
+        if rerouted := await reroute(self, dispatcher, tracker, domain, doc):
+            return rerouted
+        funds = await self.call(self.store.funds)
         total = sum(len(f.measures) for f in funds)
         lines = [f"{doc.ref}设立{len(funds)}项支持资金，共{total}条措施："]
         for i, f in enumerate(funds, 1):
@@ -117,6 +144,12 @@ class ActionDescribeFund(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
+        text = user_text(tracker)
+        doc = await self.call(self.store.document)
+        if text and doc.unstated_topic(text):
+            from actions.unstated import answer_unstated
+
+            return await answer_unstated(self, dispatcher, tracker)
         code = self.current(tracker, "fund")
         fund = await self.call(self.store.fund, code) if code else None
         if fund is None:

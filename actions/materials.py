@@ -40,7 +40,7 @@ class ActionListMaterials(PolicyAction):
         fund = await self.call(self.store.fund, fund_code) if fund_code else None
         if fund is None:
             funds = await self.call(self.store.funds)
-            dispatcher.utter_message(text="您想申报哪项资金？不同资金要准备的材料不同。",
+            dispatcher.utter_message(text="文件没有列出申报材料清单（完整材料以各资金的申报指南为准）。您想申报哪项资金？我列出与文件条款相关的材料和常见材料。",
                                      buttons=[button(f.short_name, "ask_materials", fund=f.code) for f in funds])
             return []
         subject = profile_of(tracker)["subject_type"]

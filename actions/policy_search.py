@@ -48,6 +48,10 @@ class ActionSearchPolicy(PolicyAction):
                 dispatcher.utter_message(text=await asker.context_answer(question))
                 return []
         doc = await self.call(self.store.document)
+        if question and self.latest(tracker, "fact"):
+            from actions.facts import ActionAnswerDocFact
+
+            return await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         if question and doc.unstated_topic(question):
             return await answer_unstated(self, dispatcher, tracker)
         hits = await self.call(self.store.search, question, 3) if question else []
@@ -107,8 +111,10 @@ class ActionFallback(PolicyAction):
             return [FollowupAction("action_listen")]
         question = user_text(tracker)
         doc = await self.call(self.store.document)
-        if question and doc.unstated_topic(question):
-            return await answer_unstated(self, dispatcher, tracker)
+        from actions.funds import reroute
+
+        if (rerouted := await reroute(self, dispatcher, tracker, domain, doc)) is not None:
+            return rerouted
         if previous_bot_action(tracker) == self.name():
             dispatcher.utter_message(text="抱歉，还是没能帮到您。需要转人工吗？",
                                      buttons=[button("转人工", "request_human"), button("不用了", "deny")])

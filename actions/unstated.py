@@ -7,8 +7,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import HOTLINE, say, steps
+from actions.answers import HOTLINE, say, shorten, steps
 from actions.base import PolicyAction, user_text
+from bot.knowledge.relevance import covered
 
 
 async def answer_unstated(action: PolicyAction, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -24,6 +25,17 @@ async def answer_unstated(action: PolicyAction, dispatcher: CollectingDispatcher
         what = topic["topic"]
         citation = await action.call(action.store.section_citation, topic["section_id"])
         nearest = f"文件中与此最接近的规定是：「{topic['quote']}」。"
+        rest = text
+        for cue in topic.get("cues") or []:
+            rest = rest.replace(cue, " ")
+        hits = await action.call(action.store.search, rest, 1) if rest.strip() else []
+        if hits and covered(hits[0].score) and topic["code"] in ("amount", "deadline", "process", "materials"):
+            best = hits[0]
+            measure = await action.call(action.store.measure, best.title) if best.section_id.count("/") == 3 else None
+            name = f"第{measure.number}条“{measure.title}”" if measure else best.citation
+            nearest = f"相关的是{name}：「{shorten(best.text, 120)}」，其中没有写金额、时间或材料。"
+            topic = {**topic, "section_id": best.section_id, "quote": best.text}
+            citation = best.citation
         if topic["code"] == "end_date":
             nearest = f"文件只写明：「{topic['quote']}」，没有规定有效期或截止日期。"
         elif topic["code"] == "parks":
