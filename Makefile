@@ -59,8 +59,9 @@ validate: train ## rasa data validate
 test: setup browser ## set up and run every test (trains the model if needed; starts real servers on loopback)
 	@$(PY) -m pytest
 
-bench: ingest train ## print search, NLU and server figures, beside the stock Rasa pipeline
+bench: ingest train ## print search, conversation (held-out test part), NLU and server figures, beside stock Rasa
 	@$(PY) bench/search_eval.py
+	@$(PY) bench/conversation_eval.py --split test
 	@$(PY) bench/nlu_eval.py
 	@$(PY) bench/servers.py
 
