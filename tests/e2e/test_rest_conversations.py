@@ -27,7 +27,7 @@ def test_need_then_materials_the_done_when_scenario(servers):
     replies = u.say("申请要准备什么材料")
     reply = text_of(replies)
     assert "申报【科技金融】资金" in reply
-    assert "文件规定或明确要求的" in reply and "常见材料（文件未规定，请以官方申报指南为准）" in reply
+    assert "与文件条款相关的材料" in reply and "常见材料（文件未规定，请以官方申报指南为准）" in reply
     assert "依据：京科发〔2022〕4号 三（一）" in reply
     materials = [r["custom"] for r in replies if r.get("custom", {}).get("type") == "materials"]
     assert materials and {i["source"] for i in materials[0]["items"]} == {"document", "typical"}
@@ -56,12 +56,13 @@ def test_district_gets_a_clarifying_question(servers):
     u = user(servers)
     u.say("我们能申请吗")
     reply = text_of(u.say("我们是海淀的公司"))
-    assert "一区多园" in reply and "注册在中关村示范区范围内吗" in reply
+    # a district is kept as "in Beijing" (the document names no parks); the check moves on, no word-for-word repeat
+    assert "注册在北京" in reply and "国家高新技术企业或中关村高新技术企业吗" in reply
 
 
 def test_amounts_and_deadlines_are_not_invented(servers):
     reply = text_of(user(servers).say("最高能补多少钱，什么时候截止"))
-    assert "没有规定" in reply and "申报指南" in reply
+    assert "没有写明" in reply and "申报指南" in reply
 
 
 def test_handoff_is_marked_in_the_tracker_with_a_summary(servers):
