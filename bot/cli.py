@@ -172,6 +172,13 @@ def cmd_serve_actions(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve_rasa(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.launcher import serve_rasa
+
+    serve_rasa(args.rasa_args)
+    return 0
+
+
 def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
@@ -316,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5055)
     p.set_defaults(func=cmd_serve_actions)
 
+    p = sub.add_parser("serve-rasa", help="`rasa run ARGS` with the API token from RASA_TOKEN (not the command line)")
+    p.add_argument("rasa_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_serve_rasa)
+
     p = sub.add_parser("shell", help="talk to the bot in the terminal (starts the action server)")
     p.set_defaults(func=cmd_shell)
 
@@ -358,6 +369,9 @@ def _safe_url(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve-rasa"]:  # everything after it is Rasa's, options included
+        return cmd_serve_rasa(argparse.Namespace(rasa_args=argv[1:]), Settings.from_env())
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     import jieba

@@ -24,7 +24,7 @@ from bot.helpdesk.console import canned_key, relay_key, setup_console
 from bot.helpdesk.relay import HandoffRelay
 from bot.helpdesk.service import HelpdeskService, WorkingHours
 from bot.knowledge.store import PolicyStore
-from bot.settings import PROJECT_DIR, Settings
+from bot.settings import PROJECT_DIR, Settings, local_secret
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers, socketio_guard])
     app[settings_key] = settings
     origins = "*" if settings.allowed_origins == "*" else [o.strip() for o in settings.allowed_origins.split(",")]
-    channel = WebChannel(lambda: app[hub_key], max_chars=settings.max_message_chars, allowed_origins=origins,
+    channel = WebChannel(lambda: app[hub_key], session_key=settings.web_session_key or local_secret("web_session_key"),
+                         max_chars=settings.max_message_chars, allowed_origins=origins,
                          redis_url=settings.redis_url or None)
     channel.attach(app)
     app[web_channel_key] = channel

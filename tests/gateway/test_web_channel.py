@@ -48,7 +48,7 @@ async def test_a_resent_message_is_answered_once(widget, servers):
     await w.wait_for("bot_uttered")
     await asyncio.sleep(1.0)
     assert len([d for d in w.of("bot_uttered") if "5项支持资金" in (d.get("text") or "")]) == 1
-    assert tracker_user_texts(servers, f"web:{w.session_id}") == ["有哪些资金"]
+    assert tracker_user_texts(servers, w.conversation_id) == ["有哪些资金"]
 
 
 async def test_reload_keeps_the_conversation_and_shows_history(widget):
@@ -100,7 +100,7 @@ async def test_bad_messages_get_an_error_event_and_reach_nobody(widget, servers,
         assert "2000" in error["message"]
     assert w.of("bot_uttered") == []
     with pytest.raises(Exception):  # noqa: B017 - nothing was recorded: the tracker does not exist yet
-        tracker_user_texts(servers, f"web:{w.session_id}") or (_ for _ in ()).throw(LookupError())
+        tracker_user_texts(servers, w.conversation_id) or (_ for _ in ()).throw(LookupError())
     await w.say("你好")  # the connection still works
     await w.wait_for("bot_uttered")
 
@@ -161,4 +161,4 @@ async def test_unique_conversation_ids_per_session(widget, servers):
     await b.say(f"{uuid.uuid4().hex[:4]}第5条讲的什么")
     await a.wait_for("bot_uttered")
     await b.wait_for("bot_uttered")
-    assert tracker_user_texts(servers, f"web:{a.session_id}") == ["你好"]
+    assert tracker_user_texts(servers, a.conversation_id) == ["你好"]
