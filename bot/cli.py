@@ -224,6 +224,22 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     return shell()
 
 
+def cmd_staff_disable(args: argparse.Namespace, settings: Settings) -> int:
+    """Lock a staff account out and end its sessions (its open consoles are closed within the sweep, 30 s)."""
+    from bot.helpdesk.service import HelpdeskService
+
+    service = HelpdeskService.from_url(settings.helpdesk_database_url or settings.database_url)
+    try:
+        ended = service.disable_staff(args.name)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        service.engine.dispose()
+    _err(f"staff account {args.name!r} disabled; {ended} session(s) revoked")
+    return 0
+
+
 def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
     """Create a helpdesk staff account (the password is read without echo, or from stdin)."""
     import getpass
@@ -349,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--display-name", help="shown to users, e.g. 王老师 (default: the name)")
     q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     q.set_defaults(func=cmd_staff)
+    q = staff_sub.add_parser("disable", help="lock a staff account out and revoke its sessions")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_staff_disable)
 
     p = sub.add_parser("prune", help="delete conversations and closed handoffs older than RETENTION_DAYS")
     p.add_argument("--days", type=int, help="keep this many days (default: RETENTION_DAYS, 180)")

@@ -74,6 +74,9 @@ class ServerConfig:
             # widget session ids → conversation ids (keyed hash); the same key on every gateway of this machine
             "WEB_SESSION_KEY": os.environ.get("WEB_SESSION_KEY") or local_secret("web_session_key"),
             "GATEWAY_HOST": self.host,
+            # the staff cookie is Secure unless said otherwise; this local profile serves plain HTTP on loopback
+            "HELPDESK_COOKIE_SECURE": os.environ.get("HELPDESK_COOKIE_SECURE") or (
+                "false" if self.host in ("127.0.0.1", "localhost", "::1") else "true"),
             "GATEWAY_PORT": str(self.gateway_port + instance),
             "RASA_URLS": ",".join(self.rasa_urls()),
             **self.extra_env,

@@ -105,6 +105,9 @@ class Settings:
     helpdesk_database_url: str = ""
     helpdesk_hours: str = "mon-fri 09:00-18:00"  # Beijing time; outside them requests wait, users are told when
     helpdesk_timeout_s: int = 600  # no staff reply for this long → back to the bot
+    helpdesk_cookie_secure: bool = True  # false only for plain-HTTP local use (HELPDESK_COOKIE_SECURE=false)
+    helpdesk_max_open_per_address: int = 3  # open handoffs per widget user address (0: off)
+    helpdesk_queue_expiry_h: float = 24.0  # a handoff queued this long unclaimed goes back to the bot
     # operations (docs/operations.md): rate limits, readiness, logs, retention
     rate_limit_per_ip_per_min: int = 120  # widget messages per client address (0: off)
     rate_limit_per_conversation_per_min: int = 30  # user messages per conversation, every channel (0: off)
@@ -151,6 +154,10 @@ class Settings:
             helpdesk_database_url=env.get("HELPDESK_DATABASE_URL") or "",
             helpdesk_hours=env.get("HELPDESK_HOURS") or "mon-fri 09:00-18:00",
             helpdesk_timeout_s=_int(env, "HELPDESK_TIMEOUT_S", 600),
+            helpdesk_cookie_secure=(env.get("HELPDESK_COOKIE_SECURE") or "true").strip().lower()
+            not in ("false", "0", "no", "off"),
+            helpdesk_max_open_per_address=_int(env, "HELPDESK_MAX_OPEN_PER_ADDRESS", 3),
+            helpdesk_queue_expiry_h=float(env.get("HELPDESK_QUEUE_EXPIRY_H") or 24.0),
             rate_limit_per_ip_per_min=_int(env, "RATE_LIMIT_PER_IP_PER_MIN", 120),
             rate_limit_per_conversation_per_min=_int(env, "RATE_LIMIT_PER_CONVERSATION_PER_MIN", 30),
             rate_limit_callback_per_ip_per_min=_int(env, "RATE_LIMIT_CALLBACK_PER_IP_PER_MIN", 1200),

@@ -83,6 +83,10 @@ class RateLimits:
         self.sessions_per_ip = TokenBuckets(settings.rate_limit_sessions_per_ip_per_min, clock=clock)
         self.proxies = _networks(settings.forwarded_allow_ips)
 
+    def trusts(self, peer: str | None) -> bool:
+        """Whether the peer is a proxy trusted to speak for the client (FORWARDED_ALLOW_IPS)."""
+        return bool(peer) and bool(self.proxies) and _in(peer or "", self.proxies)
+
     def client_ip(self, request: web.BaseRequest) -> str:
         """The peer address, or, when the peer is a trusted proxy, the nearest untrusted X-Forwarded-For entry."""
         peer = request.remote or "unknown"
@@ -146,6 +150,7 @@ def setup_rate_limits(app: web.Application, settings: Settings, web_channel: Any
     app[rate_limits_key] = limits
     web_channel.admit = limits.admit_message
     web_channel.admit_session = limits.admit_session
+    web_channel.client_address = limits.client_ip
     for callback in callbacks.values():
         callback.admit = limits.admit_conversation
     app.middlewares.append(callback_rate_limit)

@@ -93,7 +93,7 @@ def fuzz_settings(gateway_settings, servers, tencent_api, tmp_path):  # type: ig
     service.engine.dispose()
     return dataclasses.replace(
         gateway_settings, action_server_url=servers.config.action_url, helpdesk_database_url=helpdesk,
-        helpdesk_hours="mon-sun 00:00-24:00", rate_limit_per_ip_per_min=100_000,
+        helpdesk_hours="mon-sun 00:00-24:00", helpdesk_cookie_secure=False, rate_limit_per_ip_per_min=100_000,
         rate_limit_per_conversation_per_min=100_000, rate_limit_callback_per_ip_per_min=100_000,
         rate_limit_sessions_per_ip_per_min=100_000,
         wechat_token=WECHAT_TOKEN, wechat_app_id=WECHAT_APP_ID, wechat_app_secret="fuzz-secret",

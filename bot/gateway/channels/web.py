@@ -132,6 +132,7 @@ class WebChannel:
         self.admit: Callable[[Any, str], str | None] | None = None
         # session_request per client address: (the socket's HTTP request) → allowed
         self.admit_session: Callable[[Any], bool] | None = None
+        self.client_address: Callable[[Any], str] | None = None  # (the socket's HTTP request) → the user's address
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("session_request", self.on_session_request)
@@ -212,7 +213,8 @@ class WebChannel:
             return {"status": "duplicate", "message_id": message_id}
         display = custom.get("display")
         metadata = {"display": display[:200]} if isinstance(display, str) and display.strip() else {}
-        message = UserMessage(conversation_id, CHANNEL, text, message_id, metadata)
+        address = self.client_address(request) if self.client_address and request is not None else ""
+        message = UserMessage(conversation_id, CHANNEL, text, message_id, metadata, client_address=address)
         task = asyncio.create_task(self._reply(user, message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
