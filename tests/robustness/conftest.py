@@ -107,6 +107,12 @@ async def fuzz_gateway(aiohttp_client, fuzz_settings):  # type: ignore[no-untype
     return await aiohttp_client(create_app(fuzz_settings))
 
 
+@pytest.fixture
+async def fuzz_plain_gateway(aiohttp_client, fuzz_settings):  # type: ignore[no-untyped-def]
+    """WeChat in plaintext mode (no WECHAT_AES_KEY: with a key set, plaintext messages are refused)."""
+    return await aiohttp_client(create_app(dataclasses.replace(fuzz_settings, wechat_aes_key="")))
+
+
 async def assert_up(client) -> None:  # type: ignore[no-untyped-def]
     resp = await client.get("/healthz")
     assert resp.status == 200
