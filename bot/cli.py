@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -388,6 +389,9 @@ def _safe_url(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Every file the bot's processes create (SQLite stores, logs, secrets under var/) is readable by this user
+    # only; the servers started from here (Rasa, the action server, the gateway) inherit it.
+    os.umask(0o077)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve-rasa"]:  # everything after it is Rasa's, options included
         return cmd_serve_rasa(argparse.Namespace(rasa_args=argv[1:]), Settings.from_env())

@@ -68,6 +68,8 @@ class ServerConfig:
             "TRACKER_STORE_URL": tracker,
             "LOCK_STORE_TYPE": os.environ.get("LOCK_STORE_TYPE", "in_memory"),
             "LOCK_STORE_URL": os.environ.get("LOCK_STORE_URL", ""),
+            "LOCK_STORE_PORT": os.environ.get("LOCK_STORE_PORT", "6379"),
+            "LOCK_STORE_PASSWORD": os.environ.get("LOCK_STORE_PASSWORD", ""),
             "PYTHONPATH": str(PROJECT_DIR),
             "RASA_URL": self.rasa_url,
             "RASA_TOKEN": api_token(),
@@ -265,8 +267,11 @@ def scaled_services() -> dict[str, str]:
     out = subprocess.run(["bash", str(PROJECT_DIR / "scripts" / "scaled-services.sh")], check=True,
                          capture_output=True, text=True).stdout
     env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    redis_host = env["REDIS_URL"].split("://", 1)[1].split(":", 1)[0]
-    return {**env, "LOCK_STORE_TYPE": "redis", "LOCK_STORE_URL": redis_host}
+    password = env.pop("REDIS_PASSWORD", "")
+    port = env.pop("REDIS_PORT", "6379")
+    os.environ["REDISCLI_AUTH"] = password  # redis-cli run from here (the fault suite) authenticates
+    return {**env, "LOCK_STORE_TYPE": "redis", "LOCK_STORE_URL": "127.0.0.1", "LOCK_STORE_PORT": port,
+            "LOCK_STORE_PASSWORD": password}
 
 
 def scaled_config(**overrides: object) -> ServerConfig:
