@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 STAMP := $(VENV)/.installed
+GW_VENV := .venv-gateway
+GW_PY := $(GW_VENV)/bin/python
+GW_STAMP := $(GW_VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -19,12 +22,15 @@ help: ## list the targets
 $(STAMP): requirements.txt scripts/setup-venv.sh
 	@bash scripts/setup-venv.sh
 
+$(GW_STAMP): requirements-gateway.txt scripts/setup-gateway-venv.sh
+	@bash scripts/setup-gateway-venv.sh
+
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm (Node.js) is required for the widget's socket.io client" >&2; exit 1; }
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
-setup: $(STAMP) $(NODE_STAMP) ## create .venv (Python 3.10), install the pinned requirements and the widget's npm packages
+setup: $(STAMP) $(GW_STAMP) $(NODE_STAMP) ## create .venv (Rasa, Python 3.10) and .venv-gateway (gateway, Python 3.12), npm packages
 
 browser: ## install Debian's chromium and a CJK font for the browser tests (apt-get, when missing)
 	@bash scripts/setup-browser.sh
@@ -56,8 +62,8 @@ shell: ingest train ## talk to the bot in the terminal
 validate: train ## rasa data validate
 	@$(RASA) data validate --domain domain.yml --data data --config config.yml
 
-test: setup browser ## set up and run every test (trains the model if needed; starts real servers on loopback)
-	@$(PY) -m pytest
+test: setup browser ## set up and run every test in both environments; the last line adds them up
+	@bash scripts/test.sh
 
 bench: ingest train ## print search, conversation (held-out test part), NLU and server figures, beside stock Rasa
 	@$(PY) bench/search_eval.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -172,6 +173,13 @@ def cmd_serve_actions(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve_rasa(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.launcher import serve_rasa
+
+    serve_rasa(args.rasa_args)
+    return 0
+
+
 def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
@@ -215,6 +223,22 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     from bot.launcher import shell
 
     return shell()
+
+
+def cmd_staff_disable(args: argparse.Namespace, settings: Settings) -> int:
+    """Lock a staff account out and end its sessions (its open consoles are closed within the sweep, 30 s)."""
+    from bot.helpdesk.service import HelpdeskService
+
+    service = HelpdeskService.from_url(settings.helpdesk_database_url or settings.database_url)
+    try:
+        ended = service.disable_staff(args.name)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        service.engine.dispose()
+    _err(f"staff account {args.name!r} disabled; {ended} session(s) revoked")
+    return 0
 
 
 def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
@@ -316,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5055)
     p.set_defaults(func=cmd_serve_actions)
 
+    p = sub.add_parser("serve-rasa", help="`rasa run ARGS` with the API token from RASA_TOKEN (not the command line)")
+    p.add_argument("rasa_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_serve_rasa)
+
     p = sub.add_parser("shell", help="talk to the bot in the terminal (starts the action server)")
     p.set_defaults(func=cmd_shell)
 
@@ -338,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--display-name", help="shown to users, e.g. 王老师 (default: the name)")
     q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     q.set_defaults(func=cmd_staff)
+    q = staff_sub.add_parser("disable", help="lock a staff account out and revoke its sessions")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_staff_disable)
 
     p = sub.add_parser("prune", help="delete conversations and closed handoffs older than RETENTION_DAYS")
     p.add_argument("--days", type=int, help="keep this many days (default: RETENTION_DAYS, 180)")
@@ -358,6 +389,12 @@ def _safe_url(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Every file the bot's processes create (SQLite stores, logs, secrets under var/) is readable by this user
+    # only; the servers started from here (Rasa, the action server, the gateway) inherit it.
+    os.umask(0o077)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve-rasa"]:  # everything after it is Rasa's, options included
+        return cmd_serve_rasa(argparse.Namespace(rasa_args=argv[1:]), Settings.from_env())
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     import jieba

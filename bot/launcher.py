@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -19,26 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.settings import PROJECT_DIR
+from bot.settings import PROJECT_DIR, gateway_python, local_secret, private_dir, private_file, rasa_bin, rasa_python
 
 log = logging.getLogger(__name__)
 VAR = PROJECT_DIR / "var"
 
 
-def rasa_bin() -> str:
-    return str(Path(sys.executable).parent / "rasa")
-
-
 def api_token() -> str:
-    """RASA_TOKEN from the environment, else one generated once and kept in var/ (not committed)."""
-    if token := os.environ.get("RASA_TOKEN"):
-        return token
-    path = VAR / "rasa_token"
-    if not path.exists():
-        VAR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
+    """RASA_TOKEN from the environment, else one generated once and kept in var/rasa_token (0600, not committed)."""
+    return os.environ.get("RASA_TOKEN") or local_secret("rasa_token")
 
 
 @dataclass
@@ -80,10 +68,17 @@ class ServerConfig:
             "TRACKER_STORE_URL": tracker,
             "LOCK_STORE_TYPE": os.environ.get("LOCK_STORE_TYPE", "in_memory"),
             "LOCK_STORE_URL": os.environ.get("LOCK_STORE_URL", ""),
+            "LOCK_STORE_PORT": os.environ.get("LOCK_STORE_PORT", "6379"),
+            "LOCK_STORE_PASSWORD": os.environ.get("LOCK_STORE_PASSWORD", ""),
             "PYTHONPATH": str(PROJECT_DIR),
             "RASA_URL": self.rasa_url,
             "RASA_TOKEN": api_token(),
+            # widget session ids → conversation ids (keyed hash); the same key on every gateway of this machine
+            "WEB_SESSION_KEY": os.environ.get("WEB_SESSION_KEY") or local_secret("web_session_key"),
             "GATEWAY_HOST": self.host,
+            # the staff cookie is Secure unless said otherwise; this local profile serves plain HTTP on loopback
+            "HELPDESK_COOKIE_SECURE": os.environ.get("HELPDESK_COOKIE_SECURE") or (
+                "false" if self.host in ("127.0.0.1", "localhost", "::1") else "true"),
             "GATEWAY_PORT": str(self.gateway_port + instance),
             "RASA_URLS": ",".join(self.rasa_urls()),
             **self.extra_env,
@@ -124,16 +119,19 @@ class Servers:
 
     def _spawn(self, name: str, cmd: list[str], instance: int = 0, health: str = "") -> subprocess.Popen[bytes]:
         self._specs[name] = (cmd, instance, health)
-        self.config.log_dir.mkdir(parents=True, exist_ok=True)
-        out = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=self.config.env(instance), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        private_dir(self.config.log_dir)
+        out = private_file(self.config.log_dir / f"{name}.log")  # 0600: logs hold what users said
+        try:
+            proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=self.config.env(instance), stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            os.close(out)
         self.procs[name] = proc
         return proc
 
     def start_actions(self, timeout: float = 60) -> subprocess.Popen[bytes]:
         c = self.config
-        actions = self._spawn("actions", [sys.executable, "-m", "bot", "serve-actions", "--port", str(c.action_port)])
+        actions = self._spawn("actions", [rasa_python(), "-m", "bot", "serve-actions", "--port", str(c.action_port)])
         wait_http(f"{c.action_url}/health", timeout, actions)
         return actions
 
@@ -147,18 +145,20 @@ class Servers:
         waits: list[tuple[str, str, subprocess.Popen[bytes]]] = []
         for i in range(c.instances):
             health = f"http://{c.host}:{c.action_port + i}/health"
-            actions = self._spawn(self.name("actions", i), [sys.executable, "-m", "bot", "serve-actions", "--port",
+            actions = self._spawn(self.name("actions", i), [rasa_python(), "-m", "bot", "serve-actions", "--port",
                                                             str(c.action_port + i)], i, health)
             waits.append((self.name("actions", i), health, actions))
             if gateway:
                 health = f"http://{c.host}:{c.gateway_port + i}/healthz"
-                gw = self._spawn(self.name("gateway", i), [sys.executable, "-m", "bot", "gateway"], i, health)
+                gw = self._spawn(self.name("gateway", i), [gateway_python(), "-m", "bot", "gateway"], i, health)
                 waits.append((self.name("gateway", i), health, gw))
             health = f"http://{c.host}:{c.rasa_port + i}/"
+            # the token reaches Rasa through the environment (RASA_TOKEN), never its command line (`ps`); no --cors:
+            # only the gateway and the action server call Rasa, and neither is a browser
             rasa = self._spawn(self.name("rasa", i), [
-                rasa_bin(), "run", "--model", str(c.model), "--enable-api", "--auth-token", self.token,
+                rasa_python(), "-m", "bot", "serve-rasa", "--model", str(c.model), "--enable-api",
                 "--interface", c.host, "--port", str(c.rasa_port + i), "--endpoints", "endpoints.yml",
-                "--credentials", "credentials.yml", "--cors", "http://127.0.0.1:*",
+                "--credentials", "credentials.yml",
             ], i, health)
             waits.append((self.name("rasa", i), health, rasa))
         try:
@@ -241,6 +241,16 @@ def serve_actions(port: int) -> None:
     endpoint.run("actions", port=port, cors_origins=None)
 
 
+def serve_rasa(args: list[str]) -> None:
+    """`rasa run ARGS --auth-token $RASA_TOKEN`, with the token added inside this process: it never appears on a
+    command line, where every user of the machine could read it (`ps`, /proc/*/cmdline)."""
+    from rasa.__main__ import main
+
+    token = os.environ.get("RASA_TOKEN") or api_token()
+    sys.argv = ["rasa", "run", *args, "--auth-token", token]
+    main()
+
+
 def shell(config: ServerConfig | None = None) -> int:
     """`rasa shell` in this terminal, with the action server started beside it."""
     servers = Servers(config)
@@ -257,8 +267,11 @@ def scaled_services() -> dict[str, str]:
     out = subprocess.run(["bash", str(PROJECT_DIR / "scripts" / "scaled-services.sh")], check=True,
                          capture_output=True, text=True).stdout
     env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    redis_host = env["REDIS_URL"].split("://", 1)[1].split(":", 1)[0]
-    return {**env, "LOCK_STORE_TYPE": "redis", "LOCK_STORE_URL": redis_host}
+    password = env.pop("REDIS_PASSWORD", "")
+    port = env.pop("REDIS_PORT", "6379")
+    os.environ["REDISCLI_AUTH"] = password  # redis-cli run from here (the fault suite) authenticates
+    return {**env, "LOCK_STORE_TYPE": "redis", "LOCK_STORE_URL": "127.0.0.1", "LOCK_STORE_PORT": port,
+            "LOCK_STORE_PASSWORD": password}
 
 
 def scaled_config(**overrides: object) -> ServerConfig:

@@ -3,10 +3,66 @@
 from __future__ import annotations
 
 import os
+import secrets
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def rasa_python() -> str:
+    """The interpreter of Rasa's environment (.venv, Python 3.10): Rasa, the action server, training."""
+    found = os.environ.get("RASA_PYTHON") or str(PROJECT_DIR / ".venv" / "bin" / "python")
+    return found if Path(found).exists() else sys.executable
+
+
+def gateway_python() -> str:
+    """The interpreter of the gateway's environment (.venv-gateway, Python 3.12, current aiohttp/socketio)."""
+    found = os.environ.get("GATEWAY_PYTHON") or str(PROJECT_DIR / ".venv-gateway" / "bin" / "python")
+    return found if Path(found).exists() else sys.executable
+
+
+def rasa_bin() -> str:
+    return str(Path(rasa_python()).parent / "rasa")
+
+
+def private_dir(path: Path) -> Path:
+    """A directory only this user can enter (0700), created with that mode (var/ and what is below it)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> int:
+    """Open ``path`` for appending, created 0600 from the start (never readable by others, not even briefly)."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    if os.fstat(fd).st_mode & 0o077:
+        os.fchmod(fd, 0o600)
+    return fd
+
+
+def local_secret(name: str, directory: Path | None = None) -> str:
+    """A random secret kept in var/<name> (0600), generated on first use; every process on this machine reads the
+    same one. Created with O_EXCL, so two processes starting at once agree on it."""
+    path = (directory or PROJECT_DIR / "var") / name
+    private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may be writing it right now
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise RuntimeError(f"{path} is empty") from None
+    value = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(value)
+    return value
 
 
 def _int(env: dict[str, str], key: str, default: int) -> int:
@@ -27,6 +83,7 @@ class Settings:
     rasa_retry_s: float = 6.0  # how long a turn that failed without running may be asked again
     max_message_chars: int = 2000
     allowed_origins: str = "*"
+    web_session_key: str = ""  # widget session id → conversation id (keyed hash); empty: var/web_session_key
     # the scaled profile: several Rasa servers (RASA_URLS, comma-separated) and Redis for state shared by gateways
     rasa_urls: tuple[str, ...] = ()
     redis_url: str = ""
@@ -48,10 +105,14 @@ class Settings:
     helpdesk_database_url: str = ""
     helpdesk_hours: str = "mon-fri 09:00-18:00"  # Beijing time; outside them requests wait, users are told when
     helpdesk_timeout_s: int = 600  # no staff reply for this long → back to the bot
+    helpdesk_cookie_secure: bool = True  # false only for plain-HTTP local use (HELPDESK_COOKIE_SECURE=false)
+    helpdesk_max_open_per_address: int = 3  # open handoffs per widget user address (0: off)
+    helpdesk_queue_expiry_h: float = 24.0  # a handoff queued this long unclaimed goes back to the bot
     # operations (docs/operations.md): rate limits, readiness, logs, retention
     rate_limit_per_ip_per_min: int = 120  # widget messages per client address (0: off)
     rate_limit_per_conversation_per_min: int = 30  # user messages per conversation, every channel (0: off)
     rate_limit_callback_per_ip_per_min: int = 1200  # /wechat, /wecom POSTs per address (Tencent's servers; 0: off)
+    rate_limit_sessions_per_ip_per_min: int = 30  # widget session_requests per address (each reads a tracker; 0: off)
     forwarded_allow_ips: str = ""  # proxies trusted to name the client in X-Forwarded-For (comma-separated)
     action_server_url: str = "http://127.0.0.1:5055"  # /readyz asks its /health
     readiness_timeout_s: float = 2.0
@@ -74,6 +135,7 @@ class Settings:
             rasa_retry_s=float(env.get("RASA_RETRY_S") or 6.0),
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000),
             allowed_origins=env.get("GATEWAY_ALLOWED_ORIGINS") or "*",
+            web_session_key=env.get("WEB_SESSION_KEY") or "",
             rasa_urls=tuple(u.strip().rstrip("/") for u in (env.get("RASA_URLS") or "").split(",") if u.strip()),
             redis_url=env.get("REDIS_URL") or "",
             wechat_token=env.get("WECHAT_TOKEN") or "",
@@ -92,9 +154,14 @@ class Settings:
             helpdesk_database_url=env.get("HELPDESK_DATABASE_URL") or "",
             helpdesk_hours=env.get("HELPDESK_HOURS") or "mon-fri 09:00-18:00",
             helpdesk_timeout_s=_int(env, "HELPDESK_TIMEOUT_S", 600),
+            helpdesk_cookie_secure=(env.get("HELPDESK_COOKIE_SECURE") or "true").strip().lower()
+            not in ("false", "0", "no", "off"),
+            helpdesk_max_open_per_address=_int(env, "HELPDESK_MAX_OPEN_PER_ADDRESS", 3),
+            helpdesk_queue_expiry_h=float(env.get("HELPDESK_QUEUE_EXPIRY_H") or 24.0),
             rate_limit_per_ip_per_min=_int(env, "RATE_LIMIT_PER_IP_PER_MIN", 120),
             rate_limit_per_conversation_per_min=_int(env, "RATE_LIMIT_PER_CONVERSATION_PER_MIN", 30),
             rate_limit_callback_per_ip_per_min=_int(env, "RATE_LIMIT_CALLBACK_PER_IP_PER_MIN", 1200),
+            rate_limit_sessions_per_ip_per_min=_int(env, "RATE_LIMIT_SESSIONS_PER_IP_PER_MIN", 30),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or "",
             # bot/launcher.py tells every process ACTION_ENDPOINT_URL (…/webhook); the server is its parent
             action_server_url=(env.get("ACTION_SERVER_URL") or env.get("ACTION_ENDPOINT_URL", "").removesuffix(

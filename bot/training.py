@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.settings import PROJECT_DIR
+from bot.settings import PROJECT_DIR, rasa_bin
 
 
 def model_path(name: str = "policy-bot", out: str = "models") -> Path:
@@ -55,7 +55,7 @@ def train(config: str = "config.yml", name: str = "policy-bot", out: str = "mode
     if not force and is_current(config, name, out):
         print(f"model {out}/{name}.tar.gz is up to date", file=sys.stderr)
         return 0
-    cmd = [str(Path(sys.executable).parent / "rasa"), "train", "--config", config, "--fixed-model-name", name,
+    cmd = [rasa_bin(), "train", "--config", config, "--fixed-model-name", name,
            "--out", out, "--domain", "domain.yml", "--data", "data"]
     if force:
         cmd.append("--force")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Iterator
@@ -21,6 +22,29 @@ CORPUS_DIR = ROOT / "policy_corpus"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 jieba.setLogLevel(logging.WARNING)
+
+# Two environments (README: "Two environments"): tests that import Rasa or rasa_sdk run in Rasa's (.venv,
+# Python 3.10, SQLAlchemy 1.4); tests that import the gateway run in the gateway's (.venv-gateway, Python 3.12,
+# current aiohttp/python-socketio, SQLAlchemy 2.x). bot/knowledge is used by both, so its tests run in both.
+# `make test` runs pytest once in each (scripts/test.sh) and adds up the results.
+RASA_ENV_TESTS = ("actions", "e2e", "test_rasa.py", "test_retention.py", "scale/test_tracker_store.py")
+BOTH_ENV_TESTS = ("knowledge",)
+IN_RASA_ENV = importlib.util.find_spec("rasa") is not None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    try:
+        rel = collection_path.resolve().relative_to(Path(__file__).resolve().parent).as_posix()
+    except ValueError:
+        return None
+    if rel in (".", "conftest.py", "__init__.py") or rel.startswith(("data", "nlu", "conversations")):
+        return None
+    if any(rel == t or rel.startswith(t + "/") for t in BOTH_ENV_TESTS):
+        return None
+    rasa_only = any(rel == t or rel.startswith(t + "/") for t in RASA_ENV_TESTS)
+    if rel == "scale" and collection_path.is_dir():
+        return None  # holds tests of both kinds
+    return not rasa_only if IN_RASA_ENV else rasa_only
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +83,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> It
                           log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
                           extra_env={"DATABASE_URL": db_url, "HELPDESK_HOURS": "mon-sun 00:00-24:00",
                                      # the whole session talks from 127.0.0.1; tests of the limits set their own
-                                     "RATE_LIMIT_PER_IP_PER_MIN": "0", "RATE_LIMIT_PER_CONVERSATION_PER_MIN": "0"})
+                                     "RATE_LIMIT_PER_IP_PER_MIN": "0", "RATE_LIMIT_PER_CONVERSATION_PER_MIN": "0",
+                                     "RATE_LIMIT_SESSIONS_PER_IP_PER_MIN": "0"})
     running = Servers(config)
     running.start(timeout=240)
     yield running
@@ -74,4 +99,14 @@ def gateway_settings(servers: Servers):  # type: ignore[no-untyped-def]
     from bot.settings import Settings
 
     return dataclasses.replace(Settings.from_env({}), rasa_url=servers.config.rasa_url, rasa_token=servers.token,
-                               database_url=servers.config.extra_env["DATABASE_URL"])
+                               database_url=servers.config.extra_env["DATABASE_URL"], web_session_key=WEB_SESSION_KEY)
+
+
+WEB_SESSION_KEY = "test-web-session-key"
+
+
+def web_conversation_id(session_id: str, key: str = WEB_SESSION_KEY) -> str:
+    """The conversation id an in-process test gateway gives a widget session (a keyed hash of the session id)."""
+    from bot.gateway.channels.web import derive_user_id
+
+    return f"web:{derive_user_id(session_id, key)}"

@@ -16,7 +16,7 @@ from bot.gateway.channels.tencent_callback import TencentCallback
 from bot.gateway.channels.web import WebChannel
 from bot.gateway.hub import Hub
 from bot.gateway.logs import configure_logging
-from bot.gateway.ratelimit import setup_rate_limits
+from bot.gateway.ratelimit import rate_limits_key, setup_rate_limits
 from bot.gateway.readiness import setup_readiness
 from bot.gateway.rasa_client import RasaClient
 from bot.helpdesk.canned import canned_replies
@@ -24,7 +24,7 @@ from bot.helpdesk.console import canned_key, relay_key, setup_console
 from bot.helpdesk.relay import HandoffRelay
 from bot.helpdesk.service import HelpdeskService, WorkingHours
 from bot.knowledge.store import PolicyStore
-from bot.settings import PROJECT_DIR, Settings
+from bot.settings import PROJECT_DIR, Settings, local_secret
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ web_channel_key = web.AppKey("web_channel", WebChannel)
 tencent_channels_key = web.AppKey("tencent_channels", dict[str, TencentCallback])
 
 routes = web.RouteTableDef()
+SWEEP_EVERY_S = 30.0
 
 
 async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -59,7 +60,9 @@ async def start_helpdesk(app: web.Application, hub: Hub, rasa: RasaClient) -> as
     url = settings.helpdesk_database_url or settings.database_url
     service = await asyncio.to_thread(HelpdeskService.from_url, url)
     relay = HandoffRelay(service, rasa, hub.deliver, hours=WorkingHours.parse(settings.helpdesk_hours),
-                         timeout=timedelta(seconds=settings.helpdesk_timeout_s))
+                         timeout=timedelta(seconds=settings.helpdesk_timeout_s),
+                         max_open_per_address=settings.helpdesk_max_open_per_address,
+                         queue_expiry=timedelta(hours=settings.helpdesk_queue_expiry_h))
     hub.relay = relay
     app[relay_key] = relay
     store = PolicyStore.from_url(settings.database_url)
@@ -69,11 +72,15 @@ async def start_helpdesk(app: web.Application, hub: Hub, rasa: RasaClient) -> as
 
     app[canned_key] = canned
 
+    async def session_valid(token: str) -> bool:
+        return await asyncio.to_thread(service.session, token) is not None
+
     async def sweep() -> None:
         while True:
-            await asyncio.sleep(30)
+            await asyncio.sleep(SWEEP_EVERY_S)
             try:
                 await relay.sweep()
+                await relay.notifier.check_sessions(session_valid)  # expired or revoked: their sockets close
             except Exception:  # noqa: BLE001 - keep sweeping
                 log.exception("helpdesk timeout sweep failed")
 
@@ -111,7 +118,19 @@ async def security_headers(request: web.Request, handler):  # type: ignore[no-un
     if not response.prepared:  # a websocket has already sent its headers
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if served_over_tls(request):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
+
+
+def served_over_tls(request: web.Request) -> bool:
+    """TLS here, or at a trusted proxy (FORWARDED_ALLOW_IPS) that says so in X-Forwarded-Proto."""
+    if request.secure:
+        return True
+    limits = request.app.get(rate_limits_key)
+    if limits is None or not limits.trusts(request.remote):
+        return False
+    return request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower() == "https"
 
 
 @web.middleware
@@ -135,7 +154,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app = web.Application(client_max_size=64 * 1024, middlewares=[security_headers, socketio_guard])
     app[settings_key] = settings
     origins = "*" if settings.allowed_origins == "*" else [o.strip() for o in settings.allowed_origins.split(",")]
-    channel = WebChannel(lambda: app[hub_key], max_chars=settings.max_message_chars, allowed_origins=origins,
+    channel = WebChannel(lambda: app[hub_key], session_key=settings.web_session_key or local_secret("web_session_key"),
+                         max_chars=settings.max_message_chars, allowed_origins=origins,
                          redis_url=settings.redis_url or None)
     channel.attach(app)
     app[web_channel_key] = channel
@@ -144,7 +164,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     mount_tencent_channels(app, settings)
     setup_rate_limits(app, settings, channel, app[tencent_channels_key])
     setup_readiness(app, settings)
-    setup_console(app)
+    setup_console(app, cookie_secure=settings.helpdesk_cookie_secure)
     log.info("helpdesk: staff console at /helpdesk (hours %s, timeout %ss)", settings.helpdesk_hours,
              settings.helpdesk_timeout_s)
     app.add_routes(routes)

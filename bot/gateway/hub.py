@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage, handoff_payload
@@ -20,6 +22,11 @@ ChannelDeliver = Callable[[str, list[BotMessage]], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
+#: payloads any user may send although no bot message offered them: the widget's own 转人工 button (typing 转人工
+#: gets there too)
+ALWAYS_OFFERED = frozenset({"/request_human"})
+OFFERED_CONVERSATIONS = 20000  # button payloads are remembered for this many recent conversations
+INTENT_PREFIX = "/"  # Rasa reads "/intent{entities}" as that intent, skipping NLU
 SORRY = "抱歉，系统暂时繁忙，请稍后再试。着急的话可以拨打12345市民服务热线。"
 #: how a failed turn is recorded in the tracker, so transcripts and audits show what the user saw
 FAILED_TURN = {"sender": "system", "failed_turn": True}
@@ -42,12 +49,46 @@ class Hub:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._channels: dict[str, ChannelDeliver] = {}
         self.relay: HandoffRelay | None = None  # set when the helpdesk is on
+        self._offered: OrderedDict[str, set[str]] = OrderedDict()  # conversation → button payloads the bot sent
 
     def register_channel(self, name: str, deliver: ChannelDeliver) -> None:
         self._channels[name] = deliver
 
+    def _remember_buttons(self, conversation_id: str, messages: list[BotMessage]) -> None:
+        payloads = {b.payload for m in messages for b in m.buttons if b.payload.startswith(INTENT_PREFIX)}
+        if not payloads:
+            return
+        self._offered.setdefault(conversation_id, set()).update(payloads)
+        self._offered.move_to_end(conversation_id)
+        while len(self._offered) > OFFERED_CONVERSATIONS:
+            self._offered.popitem(last=False)
+
+    async def _was_offered(self, conversation_id: str, payload: str) -> bool:
+        if payload in ALWAYS_OFFERED or payload in self._offered.get(conversation_id, ()):
+            return True
+        try:  # offered by another gateway, or before this one started: the tracker has every bot message
+            offered = await self._rasa.offered_payloads(conversation_id)
+        except RasaUnavailable as exc:
+            log.warning("could not check the buttons offered in %s (%s); treated as text", conversation_id, exc)
+            return False
+        return payload in offered
+
+    async def _user_text(self, message: UserMessage) -> UserMessage:
+        """Rasa takes a message starting with "/" as an intent (with entities), skipping NLU and every check.
+        From users that is allowed only for the payload of a button the bot itself offered in this
+        conversation; anything else goes as text (its "/" made full-width, which Rasa does not read as an
+        intent), and the user's own words stay what the history shows."""
+        said = message.text.strip()
+        if not said.startswith(INTENT_PREFIX) or await self._was_offered(message.conversation_id, said):
+            return message
+        log.info("a message of %s looks like an intent no button offered; it goes to Rasa as text",
+                 message.conversation_id)
+        metadata = {**message.metadata, "display": message.metadata.get("display") or message.text}
+        return replace(message, text="／" + said[1:], metadata=metadata)
+
     async def deliver(self, conversation_id: str, messages: list[BotMessage]) -> None:
         """Push messages to a user outside a turn (staff replies, the bot after a handoff)."""
+        self._remember_buttons(conversation_id, messages)
         channel, _, user = conversation_id.partition(":")
         deliver = self._channels.get(channel)
         if deliver is None:
@@ -76,7 +117,8 @@ class Hub:
                 handoff = await self._open_handoff(message.conversation_id)
                 if handoff is not None and self.relay is not None:
                     return await self.relay.on_user_message(handoff, message)  # the bot stays silent
-                replies = await self._ask_rasa(message)
+                replies = await self._ask_rasa(await self._user_text(message))
+                self._remember_buttons(message.conversation_id, replies)
                 if self.relay is not None and handoff_payload(replies) is not None:
                     return await self.relay.start(message, replies)
                 return replies

@@ -18,6 +18,7 @@ class UserMessage:
     message_id: str | None = None  # the channel's id, for de-duplication of retries
     metadata: dict[str, Any] = field(default_factory=dict)
     resumed: bool = False  # taken over from a gateway that died: Rasa may have answered it already
+    client_address: str = ""  # the widget user's address (limits only; never sent to Rasa or stored)
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,12 @@ class RasaClient:
                 return [r for r in replies if r.text or r.custom or r.buttons]
         return None
 
+    async def offered_payloads(self, conversation_id: str) -> set[str]:
+        """The payloads of every button the bot sent in this conversation (from the tracker)."""
+        events = (await self.tracker(conversation_id)).get("events") or []
+        return {str(b.get("payload")) for e in events if isinstance(e, dict) and e.get("event") == "bot"
+                for b in ((e.get("data") or {}).get("buttons") or []) if isinstance(b, dict)}
+
     async def logged(self, conversation_id: str, message_id: str) -> bool:
         """Whether the conversation's latest user turn is the message sent with this ``message_id`` metadata."""
         events = (await self.tracker(conversation_id, "AFTER_RESTART")).get("events") or []

@@ -1,7 +1,7 @@
 """Rate limits on the public endpoints: token buckets in memory, per client address and per conversation.
 
 * the widget (``user_uttered``): per address and per conversation; over the limit the user gets an ``error``
-  event ``rate_limited`` and the message goes nowhere;
+  event ``rate_limited`` and the message goes nowhere; ``session_request`` per address (each reads a tracker);
 * ``/wechat`` and ``/wecom`` POSTs: per address before the body is read (HTTP 429; the callers are Tencent's
   servers, so their budget is larger), and per conversation (``wechat:<openid>``) once the message is verified:
   the user gets a polite passive reply instead of the bot;
@@ -80,7 +80,12 @@ class RateLimits:
         self.per_ip = TokenBuckets(settings.rate_limit_per_ip_per_min, clock=clock)
         self.per_conversation = TokenBuckets(settings.rate_limit_per_conversation_per_min, clock=clock)
         self.callback_per_ip = TokenBuckets(settings.rate_limit_callback_per_ip_per_min, clock=clock)
+        self.sessions_per_ip = TokenBuckets(settings.rate_limit_sessions_per_ip_per_min, clock=clock)
         self.proxies = _networks(settings.forwarded_allow_ips)
+
+    def trusts(self, peer: str | None) -> bool:
+        """Whether the peer is a proxy trusted to speak for the client (FORWARDED_ALLOW_IPS)."""
+        return bool(peer) and bool(self.proxies) and _in(peer or "", self.proxies)
 
     def client_ip(self, request: web.BaseRequest) -> str:
         """The peer address, or, when the peer is a trusted proxy, the nearest untrusted X-Forwarded-For entry."""
@@ -103,6 +108,10 @@ class RateLimits:
         if ip is not None:
             self.per_ip.take(ip)
         return None
+
+    def admit_session(self, request: web.BaseRequest | None) -> bool:
+        """A widget ``session_request`` (it reads the conversation's whole tracker) from this address."""
+        return request is None or self.sessions_per_ip.allow(f"ip:{self.client_ip(request)}")
 
     def admit_conversation(self, conversation_id: str) -> bool:
         return self.per_conversation.allow(conversation_id)
@@ -140,6 +149,8 @@ def setup_rate_limits(app: web.Application, settings: Settings, web_channel: Any
     limits = RateLimits(settings)
     app[rate_limits_key] = limits
     web_channel.admit = limits.admit_message
+    web_channel.admit_session = limits.admit_session
+    web_channel.client_address = limits.client_ip
     for callback in callbacks.values():
         callback.admit = limits.admit_conversation
     app.middlewares.append(callback_rate_limit)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,39 +19,74 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.gateway.messages import clean_text
+from bot.gateway.ratelimit import rate_limits_key
 from bot.helpdesk.relay import HandoffRelay
 from bot.helpdesk.service import CLOSED, RETURNED, HelpdeskError, StaffInfo, utcnow
 
 COOKIE = "hd_session"
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_REPLY_CHARS = 2000
+QUEUE_PAGE = 50
 
 relay_key = web.AppKey("handoff_relay", HandoffRelay)
 canned_key = web.AppKey("canned_replies", object)  # callable: () -> Awaitable[list[dict]]
 
 
 class LoginLimiter:
-    """At most ``attempts`` failed logins per ``window`` seconds per address and per username."""
+    """At most ``attempts`` logins per ``window`` seconds per address and per username that did not succeed.
 
-    def __init__(self, attempts: int = 5, window: float = 300) -> None:
-        self.attempts, self.window = attempts, window
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
+    An attempt is counted *before* its password is checked (:meth:`attempt`), so a burst of parallel attempts
+    cannot all get in before the first failure is recorded; a success gives its attempt back. Keys idle for a
+    window are forgotten and at most ``max_keys`` are kept, so the table stays small whatever names are tried.
+    """
 
-    def _recent(self, key: str) -> deque[float]:
-        q = self._fails[key]
-        while q and q[0] < time.monotonic() - self.window:
+    def __init__(self, attempts: int = 5, window: float = 300, max_keys: int = 10_000) -> None:
+        self.attempts, self.window, self.max_keys = attempts, window, max_keys
+        self._tries: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._tries.get(key) or deque()
+        while q and q[0] < now - self.window:
             q.popleft()
         return q
 
-    def blocked(self, *keys: str) -> bool:
-        return any(len(self._recent(k)) >= self.attempts for k in keys)
+    def _expire(self, now: float) -> None:
+        while self._tries:
+            key, q = next(iter(self._tries.items()))
+            if q and q[-1] >= now - self.window and len(self._tries) <= self.max_keys:
+                break
+            del self._tries[key]
 
-    def fail(self, *keys: str) -> None:
+    def attempt(self, *keys: str) -> bool:
+        """Count an attempt under every key; False (and nothing counted) when any key is used up."""
+        now = time.monotonic()
+        self._expire(now)
+        if any(len(self._recent(k, now)) >= self.attempts for k in keys):
+            return False
         for k in keys:
-            self._recent(k).append(time.monotonic())
+            q = self._recent(k, now)
+            q.append(now)
+            self._tries[k] = q
+            self._tries.move_to_end(k)
+        self._expire(now)
+        return True
+
+    def succeeded(self, *keys: str) -> None:
+        """A good password: its attempt does not count against the address or the name."""
+        for k in keys:
+            q = self._tries.get(k)
+            if q:
+                q.pop()
+
+    def __len__(self) -> int:
+        return len(self._tries)
 
 
 limiter_key = web.AppKey("login_limiter", LoginLimiter)
+#: argon2 runs in a small pool of its own: a burst of logins must not take the default pool every user message needs
+hash_pool_key = web.AppKey("password_hash_pool", ThreadPoolExecutor)
+cookie_secure_key = web.AppKey("cookie_secure", bool)
+MAX_USERNAME = 64
 
 
 def _json_error(status: type[web.HTTPException], reason: str) -> web.HTTPException:
@@ -111,28 +147,35 @@ async def login(request: web.Request) -> web.Response:
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or len(password) > 256:
         raise _json_error(web.HTTPBadRequest, "username and password required")
+    if not username or len(username) > MAX_USERNAME:
+        raise _json_error(web.HTTPBadRequest, f"a username has 1–{MAX_USERNAME} characters")
     if clean_text(username) != username or clean_text(password) != password:  # no database takes them
         raise _json_error(web.HTTPBadRequest, "control characters in username or password")
     limiter = request.app[limiter_key]
-    keys = (f"ip:{request.remote}", f"user:{username.lower()}")
-    if limiter.blocked(*keys):
+    keys = (f"ip:{request.app[rate_limits_key].client_ip(request)}", f"user:{username.lower()}")
+    if not limiter.attempt(*keys):  # counted before the slow hash: a parallel burst gets no more tries
         raise _json_error(web.HTTPTooManyRequests, "too many attempts, try again later")
     relay = request.app[relay_key]
-    staff = await asyncio.to_thread(relay.service.authenticate, username, password)
+    loop = asyncio.get_running_loop()
+    staff = await loop.run_in_executor(request.app[hash_pool_key], relay.service.authenticate, username, password)
     if staff is None:
-        limiter.fail(*keys)
         raise _json_error(web.HTTPUnauthorized, "wrong username or password")
+    limiter.succeeded(*keys)
     token, csrf = await asyncio.to_thread(relay.service.create_session, staff)
     response = web.json_response({"staff": staff.__dict__, "csrf": csrf})
+    # Secure unless explicitly turned off for plain-HTTP local use (HELPDESK_COOKIE_SECURE=false): behind a TLS
+    # proxy the request the gateway sees is plain HTTP, so request.secure would leave it off exactly there
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/helpdesk",
-                        secure=request.secure, max_age=12 * 3600)
+                        secure=request.app[cookie_secure_key] or request.secure, max_age=12 * 3600)
     return response
 
 
 @routes.post("/helpdesk/api/logout")
 async def logout(request: web.Request) -> web.Response:
     await _staff(request, write=True)
-    await asyncio.to_thread(request.app[relay_key].service.end_session, request.cookies[COOKIE])
+    token = request.cookies[COOKIE]
+    await asyncio.to_thread(request.app[relay_key].service.end_session, token)
+    await request.app[relay_key].notifier.close_session(token)  # its console sockets go with it
     response = web.json_response({"status": "ok"})
     response.del_cookie(COOKIE, path="/helpdesk")
     return response
@@ -149,17 +192,23 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.get("/helpdesk/api/queue")
 async def queue(request: web.Request) -> web.Response:
+    """Open handoffs, longest waiting first, a page at a time (``?limit=`` up to 200, ``?offset=``)."""
     await _staff(request)
+    try:
+        limit = min(max(int(request.query.get("limit", QUEUE_PAGE)), 1), 200)
+        offset = max(int(request.query.get("offset", 0)), 0)
+    except ValueError:
+        raise _json_error(web.HTTPBadRequest, "limit and offset are numbers") from None
     service = request.app[relay_key].service
-    items = await asyncio.to_thread(service.queue)
+    items, total, names = await asyncio.to_thread(service.queue_page, limit, offset)
     now = utcnow()
     out = []
     for h in items:
         d = h.as_dict()
         d["waiting_s"] = max(0, int((now - h.created_at).total_seconds()))
-        d["claimed_by_name"] = await asyncio.to_thread(service.staff_name, h.claimed_by) if h.claimed_by else None
+        d["claimed_by_name"] = names.get(h.claimed_by) if h.claimed_by else None
         out.append(d)
-    return web.json_response({"handoffs": out})
+    return web.json_response({"handoffs": out, "total": total, "limit": limit, "offset": offset})
 
 
 @routes.get("/helpdesk/api/handoffs/{handoff_id}")
@@ -236,7 +285,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         raise _json_error(web.HTTPForbidden, "cross-origin websocket refused")
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
     await ws.prepare(request)
-    request.app[relay_key].notifier.add(ws)
+    request.app[relay_key].notifier.add(ws, request.cookies[COOKIE])  # closed on logout, expiry, disable
     await ws.send_json({"type": "queue"})
     async for msg in ws:  # the console only listens; anything it sends is ignored
         if msg.type == WSMsgType.ERROR:
@@ -244,6 +293,14 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-def setup_console(app: web.Application) -> None:
+async def hash_pool_ctx(app: web.Application):  # type: ignore[no-untyped-def]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2") as pool:
+        app[hash_pool_key] = pool
+        yield
+
+
+def setup_console(app: web.Application, cookie_secure: bool = True) -> None:
     app[limiter_key] = LoginLimiter()
+    app[cookie_secure_key] = cookie_secure
+    app.cleanup_ctx.append(hash_pool_ctx)
     app.add_routes(routes)

@@ -12,7 +12,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from datetime import time as daytime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from bot.helpdesk.models import (CLAIMED, CLOSED, OPEN_STATES, QUEUED, RETURNED,
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 SESSION_TTL = timedelta(hours=12)
+DISABLED = "!disabled"  # a password hash argon2 refuses to read: the account cannot log in
 
 
 class HelpdeskError(Exception):
@@ -37,7 +38,7 @@ class HelpdeskError(Exception):
 
 
 def utcnow() -> datetime:
-    return datetime.utcnow().replace(microsecond=0)
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,16 @@ class HelpdeskService:
             staff = s.get(Staff, row.staff_id)
             return (StaffInfo(staff.id, staff.username, staff.display_name), row.csrf_token) if staff else None
 
+    def disable_staff(self, username: str) -> int:
+        """Lock an account out (its password hash replaced by one nothing matches) and end its sessions; returns
+        how many sessions ended. The gateway closes those sessions' console sockets on its next sweep."""
+        with self._session() as s, s.begin():
+            row = s.scalars(select(Staff).where(Staff.username == username)).first()
+            if row is None:
+                raise ValueError(f"no staff account {username!r}")
+            row.password_hash = DISABLED
+            return s.execute(delete(StaffSession).where(StaffSession.staff_id == row.id)).rowcount or 0
+
     def end_session(self, token: str) -> None:
         with self._session() as s, s.begin():
             s.execute(delete(StaffSession).where(StaffSession.token_hash == _sha(token)))
@@ -252,6 +263,23 @@ class HelpdeskService:
             ahead = s.scalar(select(func.count()).select_from(Handoff).where(
                 Handoff.status == QUEUED, Handoff.created_at <= row.created_at, Handoff.id < row.id))
             return int(ahead or 0) + 1
+
+    def queue_page(self, limit: int, offset: int = 0) -> tuple[list[HandoffInfo], int, dict[int, str]]:
+        """A page of open handoffs (longest waiting first), how many are open, and the claiming staff's names."""
+        with self._session() as s:
+            open_ = Handoff.status.in_(OPEN_STATES)
+            total = int(s.scalar(select(func.count()).select_from(Handoff).where(open_)) or 0)
+            rows = list(s.scalars(select(Handoff).where(open_).order_by(Handoff.created_at, Handoff.id)
+                                  .limit(limit).offset(offset)))
+            ids = {r.claimed_by for r in rows if r.claimed_by}
+            names = {st.id: st.display_name for st in s.scalars(select(Staff).where(Staff.id.in_(ids)))} if ids else {}
+            return [self._info(r) for r in rows], total, names
+
+    def expired(self, now: datetime, max_age: timedelta) -> list[HandoffInfo]:
+        """Queued handoffs nobody claimed within ``max_age``, working hours or not (a flood cannot pile up)."""
+        with self._session() as s:
+            rows = s.scalars(select(Handoff).where(Handoff.status == QUEUED, Handoff.created_at <= now - max_age))
+            return [self._info(r) for r in rows]
 
     def queue(self) -> list[HandoffInfo]:
         """Open handoffs, longest waiting first."""

@@ -21,8 +21,9 @@ async def gateway(aiohttp_client, gateway_settings):  # type: ignore[no-untyped-
 class WidgetClient:
     """A python-socketio client speaking the widget's protocol, recording every event it receives."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, rich: bool = True) -> None:
         self.url = url
+        self.rich = rich  # the project's widget opts in to the rich bot_uttered; a stock client does not
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: list[tuple[str, Any]] = []
         self.session_id: str | None = None
@@ -38,7 +39,10 @@ class WidgetClient:
 
     async def connect(self, session_id: str | None = None) -> None:
         await self.sio.connect(self.url, transports=["websocket"], socketio_path="socket.io")
-        await self.sio.call("session_request", {"session_id": session_id}, timeout=10)
+        request: dict[str, Any] = {"session_id": session_id}
+        if self.rich:
+            request["rich"] = True
+        await self.sio.call("session_request", request, timeout=10)
         await self.wait_for("session_confirm")
 
     async def say(self, text: Any, message_id: str | None = None, **custom: Any) -> Any:
@@ -59,6 +63,13 @@ class WidgetClient:
                 await asyncio.sleep(0.05)
         return await asyncio.wait_for(enough(), timeout)
 
+    @property
+    def conversation_id(self) -> str:
+        from ..conftest import web_conversation_id
+
+        assert self.session_id
+        return web_conversation_id(self.session_id)
+
     async def close(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
@@ -68,8 +79,8 @@ class WidgetClient:
 async def widget(gateway) -> AsyncIterator[Callable[[], Any]]:  # type: ignore[no-untyped-def]
     clients: list[WidgetClient] = []
 
-    async def make(session_id: str | None = None, connect: bool = True) -> WidgetClient:
-        client = WidgetClient(str(gateway.make_url("/")).rstrip("/"))
+    async def make(session_id: str | None = None, connect: bool = True, rich: bool = True) -> WidgetClient:
+        client = WidgetClient(str(gateway.make_url("/")).rstrip("/"), rich=rich)
         clients.append(client)
         if connect:
             await client.connect(session_id)

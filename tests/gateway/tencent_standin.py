@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import struct
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -66,9 +67,11 @@ def read_xml(body: bytes) -> dict[str, str]:
 
 
 def signed_query(token: str, encrypted: str | None = None, timestamp: int | None = None,
-                 nonce: str = "1357924680") -> dict[str, str]:
-    """The query Tencent adds: the plain signature, and msg_signature over ``encrypted`` when given."""
+                 nonce: str | None = None) -> dict[str, str]:
+    """The query Tencent adds: the plain signature, and msg_signature over ``encrypted`` when given. A fresh
+    nonce each time, as Tencent does (the gateway refuses a signed URL used again for another message)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
+    nonce = nonce if nonce is not None else str(secrets.randbelow(10**10))
     query = {"timestamp": ts, "nonce": nonce, "signature": sha1_sorted(token, ts, nonce)}
     if encrypted is not None:
         query["msg_signature"] = sha1_sorted(token, ts, nonce, encrypted)

@@ -104,7 +104,7 @@ async def test_a_conversation_over_its_limit_gets_a_visible_refusal_and_nothing_
     errors = await w.wait_for("error")
     assert errors[0] == {"code": "rate_limited", "message": RATE_LIMITED}
     await asyncio.sleep(0.5)
-    assert user_texts(servers, f"web:{w.session_id}") == ["你好", "有哪些资金"]
+    assert user_texts(servers, w.conversation_id) == ["你好", "有哪些资金"]
     other = await _widget(client)  # another conversation is not affected
     assert (await other.say("你好"))["status"] == "ok"
     await other.wait_for("bot_uttered")

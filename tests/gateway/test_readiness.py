@@ -97,7 +97,7 @@ async def test_widget_log_lines_carry_the_conversation_id(gateway, caplog):
     finally:
         logger.removeHandler(handler)
     refused = [line for line in lines if "too_long" in str(line["message"])]
-    assert refused and refused[0]["conversation_id"] == f"web:{w.session_id}"
+    assert refused and refused[0]["conversation_id"] == w.conversation_id
 
 
 async def test_the_launched_gateway_is_ready_and_logs_json_lines(servers):

@@ -57,7 +57,7 @@ def new_openid() -> str:
 def make_wechat(aiohttp_client, gateway_settings, tencent_api):  # type: ignore[no-untyped-def]  # noqa: F811
     async def make(**overrides: Any):  # type: ignore[no-untyped-def]
         options = {"wechat_token": TOKEN, "wechat_app_id": APP_ID, "wechat_app_secret": SECRET,
-                   "wechat_aes_key": KEY, "wechat_api_base": tencent_api.url, "wechat_reply_deadline_s": 20.0,
+                   "wechat_aes_key": "", "wechat_api_base": tencent_api.url, "wechat_reply_deadline_s": 20.0,
                    **overrides}
         return await aiohttp_client(create_app(dataclasses.replace(gateway_settings, **options)))
     return make
@@ -65,7 +65,14 @@ def make_wechat(aiohttp_client, gateway_settings, tencent_api):  # type: ignore[
 
 @pytest.fixture
 async def wechat(make_wechat):  # type: ignore[no-untyped-def]
+    """Plaintext mode (no WECHAT_AES_KEY)."""
     return await make_wechat()
+
+
+@pytest.fixture
+async def wechat_safe(make_wechat):  # type: ignore[no-untyped-def]
+    """Safe mode (WECHAT_AES_KEY set): only encrypted messages are accepted."""
+    return await make_wechat(wechat_aes_key=KEY)
 
 
 async def post(client, fields: dict[str, Any] | bytes, *, aes: bool = False,  # type: ignore[no-untyped-def]
@@ -113,9 +120,9 @@ async def test_a_signed_text_message_gets_the_bots_passive_reply_with_a_numbered
 
 
 @pytest.mark.e2e
-async def test_safe_mode_message_and_reply_are_encrypted_and_signed(wechat, servers):
+async def test_safe_mode_message_and_reply_are_encrypted_and_signed(wechat_safe, servers):
     openid = new_openid()
-    reply = await say(wechat, openid, "你好", aes=True)
+    reply = await say(wechat_safe, openid, "你好", aes=True)
     assert reply["ToUserName"] == openid and "政策助手" in reply["Content"]
     assert user_texts(servers, f"wechat:{openid}") == ["你好"]
 
@@ -257,11 +264,12 @@ async def test_an_overlong_message_is_answered_without_the_bot(wechat, servers):
 
 
 @pytest.mark.e2e
-async def test_the_simulator_chats_through_the_real_protocol(wechat, servers):
+async def test_the_simulator_chats_through_the_real_protocol(wechat, wechat_safe, servers):
     for crypto in (None, "aes"):
         from bot.gateway.channels.wxcrypto import WxCrypto
 
-        user = WeChatUser(str(wechat.make_url("/wechat")), TOKEN, APP_ID,
+        gateway = wechat_safe if crypto else wechat
+        user = WeChatUser(str(gateway.make_url("/wechat")), TOKEN, APP_ID,
                           WxCrypto(KEY, APP_ID) if crypto else None, openid=new_openid())
         out = io.StringIO()
         assert await chat(user, ["你好", "3", ":retry", ":image", ":quit", "不会发送"], out=out) == 0
@@ -356,8 +364,10 @@ BAD_INPUT = {
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("case", BAD_INPUT)
-async def test_bad_input_is_refused_with_a_logged_reason_and_reaches_nobody(wechat, servers, case, caplog):
+async def test_bad_input_is_refused_with_a_logged_reason_and_reaches_nobody(wechat, wechat_safe, servers, case,
+                                                                           caplog):
     status, make = BAD_INPUT[case]
+    wechat = wechat_safe if case.startswith("safe mode") else wechat
     openid = new_openid()
     query, body = make(openid)
     caplog.set_level(logging.WARNING)
@@ -367,6 +377,42 @@ async def test_bad_input_is_refused_with_a_logged_reason_and_reaches_nobody(wech
     assert f"refused with {status}" in caplog.text
     assert user_texts(servers, f"wechat:{openid}") == []
     assert (await wechat.get("/healthz")).status == 200
+
+
+@pytest.mark.e2e
+async def test_with_a_key_set_a_plaintext_message_is_refused(wechat_safe, servers, caplog):
+    """No downgrade: with WECHAT_AES_KEY set, a correctly signed plaintext POST (no encrypt_type) is refused."""
+    openid = new_openid()
+    caplog.set_level(logging.WARNING)
+    status, _ = await post(wechat_safe, text_message(openid, "你好", next(_ids), to=GH))
+    assert status == 403 and "plaintext message refused" in caplog.text
+    assert user_texts(servers, f"wechat:{openid}") == []
+
+
+@pytest.mark.e2e
+async def test_a_signed_url_is_good_for_one_message(wechat, servers):
+    """A captured signed URL (the signature covers token, timestamp, nonce — not the body) cannot carry another
+    message within the window; the same body again is Tencent retrying and is answered from its turn."""
+    victim, attacker_says = new_openid(), new_openid()
+    query = signed_query(TOKEN, nonce="24680")
+    first = text_message(victim, "你好", next(_ids), to=GH)
+    assert (await post(wechat, first, query=query))[0] == 200
+    assert (await post(wechat, first, query=query))[0] == 200  # a retry of the same message
+    forged = text_message(attacker_says, "有哪些资金", next(_ids), to=GH)
+    assert (await post(wechat, forged, query=query))[0] == 403
+    assert user_texts(servers, f"wechat:{attacker_says}") == []
+
+
+@pytest.mark.e2e
+async def test_the_openid_of_the_url_must_be_the_sender(wechat, servers):
+    openid, other = new_openid(), new_openid()
+    status, _ = await post(wechat, text_message(other, "你好", next(_ids), to=GH),
+                           query={**signed_query(TOKEN, nonce="97531"), "openid": openid})
+    assert status == 403
+    assert user_texts(servers, f"wechat:{other}") == []
+    ok, _ = await post(wechat, text_message(openid, "你好", next(_ids), to=GH),
+                       query={**signed_query(TOKEN, nonce="97532"), "openid": openid})
+    assert ok == 200
 
 
 @pytest.mark.e2e

@@ -75,7 +75,7 @@ async def test_full_handoff_relay_both_ways_and_back_to_the_bot(console, servers
     staff_msg = await w.wait_for("bot_uttered", until=lambda d: d.get("sender") == "staff")
     assert staff_msg[0]["text"] == "需要加盖单位公章。"
 
-    events = tracker_events(servers, f"web:{w.session_id}")["events"]
+    events = tracker_events(servers, w.conversation_id)["events"]
     texts = [(e["event"], e.get("text")) for e in events if e["event"] in ("user", "bot")]
     assert ("user", "请问材料要盖章吗") in texts and ("bot", "需要加盖单位公章。") in texts
 
@@ -83,11 +83,11 @@ async def test_full_handoff_relay_both_ways_and_back_to_the_bot(console, servers
     assert resp.status == 200
     back = await w.wait_for("bot_uttered", until=lambda d: "继续为您服务" in (d.get("text") or ""))
     assert "国家高新技术企业" in back[0]["text"]  # it remembers what it knew
-    slots = tracker_events(servers, f"web:{w.session_id}")["slots"]
+    slots = tracker_events(servers, w.conversation_id)["slots"]
     assert slots["handoff_requested"] is False and slots["hightech"] == "national"
     await w.say("有哪些资金")
     await w.wait_for("bot_uttered", until=lambda d: "5项支持资金" in (d.get("text") or ""))  # the bot answers again
-    fallbacks = [e for e in tracker_events(servers, f"web:{w.session_id}")["events"]
+    fallbacks = [e for e in tracker_events(servers, w.conversation_id)["events"]
                  if e["event"] == "action" and e.get("name") == "action_fallback"]
     assert fallbacks == []
     await w.close()

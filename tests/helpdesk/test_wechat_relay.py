@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 async def wechat_with_helpdesk(aiohttp_client, hd_settings, tencent_api):  # type: ignore[no-untyped-def]  # noqa: F811
     settings = dataclasses.replace(hd_settings, wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret=SECRET,
-                                   wechat_aes_key=KEY, wechat_api_base=tencent_api.url, wechat_reply_deadline_s=20.0)
+                                   wechat_aes_key="", wechat_api_base=tencent_api.url, wechat_reply_deadline_s=20.0)
     return await aiohttp_client(create_app(settings))
 
 

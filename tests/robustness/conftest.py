@@ -93,8 +93,9 @@ def fuzz_settings(gateway_settings, servers, tencent_api, tmp_path):  # type: ig
     service.engine.dispose()
     return dataclasses.replace(
         gateway_settings, action_server_url=servers.config.action_url, helpdesk_database_url=helpdesk,
-        helpdesk_hours="mon-sun 00:00-24:00", rate_limit_per_ip_per_min=100_000,
+        helpdesk_hours="mon-sun 00:00-24:00", helpdesk_cookie_secure=False, rate_limit_per_ip_per_min=100_000,
         rate_limit_per_conversation_per_min=100_000, rate_limit_callback_per_ip_per_min=100_000,
+        rate_limit_sessions_per_ip_per_min=100_000,
         wechat_token=WECHAT_TOKEN, wechat_app_id=WECHAT_APP_ID, wechat_app_secret="fuzz-secret",
         wechat_aes_key=AES_KEY, wechat_api_base=tencent_api.url, wechat_reply_deadline_s=8.0,
         wecom_token=WECOM_TOKEN, wecom_corp_id=WECOM_CORP_ID, wecom_aes_key=AES_KEY, wecom_agent_id="1000002",
@@ -104,6 +105,12 @@ def fuzz_settings(gateway_settings, servers, tencent_api, tmp_path):  # type: ig
 @pytest.fixture
 async def fuzz_gateway(aiohttp_client, fuzz_settings):  # type: ignore[no-untyped-def]
     return await aiohttp_client(create_app(fuzz_settings))
+
+
+@pytest.fixture
+async def fuzz_plain_gateway(aiohttp_client, fuzz_settings):  # type: ignore[no-untyped-def]
+    """WeChat in plaintext mode (no WECHAT_AES_KEY: with a key set, plaintext messages are refused)."""
+    return await aiohttp_client(create_app(dataclasses.replace(fuzz_settings, wechat_aes_key="")))
 
 
 async def assert_up(client) -> None:  # type: ignore[no-untyped-def]

@@ -73,7 +73,7 @@ async def staff(fuzz_gateway, fuzz_settings):  # type: ignore[no-untyped-def]
     widget = WidgetClient(str(fuzz_gateway.make_url("/")).rstrip("/"))
     await widget.connect()
     service = HelpdeskService.from_url(fuzz_settings.helpdesk_database_url)
-    handoff = service.enqueue(f"web:{widget.session_id}", "web", "user_request", {"need": "<b>融资</b>"})
+    handoff = service.enqueue(widget.conversation_id, "web", "user_request", {"need": "<b>融资</b>"})
     service.engine.dispose()
     resp = await fuzz_gateway.post(f"/helpdesk/api/handoffs/{handoff.id}/claim", headers={"X-CSRF-Token": csrf})
     assert resp.status == 200

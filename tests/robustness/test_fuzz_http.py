@@ -22,7 +22,9 @@ method = st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PA
 
 
 @FUZZ
-@given(path=st.sampled_from(PATHS) | st.text(max_size=60).map(lambda p: "/" + p), method=method, params=query,
+# "/" + text with its leading slashes dropped: aiohttp ≥ 3.10's test client refuses "//x" (a network-path
+# reference, i.e. an absolute URL) before sending anything; raw request lines reach the server in the socket tests
+@given(path=st.sampled_from(PATHS) | st.text(max_size=60).map(lambda p: "/" + p.lstrip("/")), method=method, params=query,
        headers=st.dictionaries(st.sampled_from(HEADERS), header_value, max_size=4),
        body=st.binary(max_size=2048))
 async def test_any_request_to_any_path_is_answered_without_a_5xx(fuzz_gateway, path, method, params, headers, body):

@@ -130,7 +130,7 @@ user_uttered = st.one_of(
 async def test_user_uttered_with_random_data_is_refused_or_answered_and_refusals_reach_nobody(
         fuzz_gateway, widget_session, servers, data):
     w = widget_session
-    conversation = f"web:{w.session_id}"
+    conversation = w.conversation_id
     before = len(user_events(servers, conversation))
     errors_before = len(w.of("error"))
     ack = await w.sio.call("user_uttered", data, timeout=10)
@@ -189,7 +189,7 @@ async def test_every_nasty_string_is_answered_and_replayed_as_the_same_text(fuzz
             assert (await w.say(text, message_id=f"n{i}"))["status"] == "ok", text
             reply = await w.wait_for("bot_uttered", until=lambda d, mid=f"n{i}": d.get("in_reply_to") == mid)
             assert reply[0].get("text") != SORRY, text  # answered by the bot, not "try again later"
-        said = [e["text"] for e in user_events(servers, f"web:{w.session_id}")]
+        said = [e["text"] for e in user_events(servers, w.conversation_id)]
         assert said == [clean_text(t).strip() for t in NASTY]  # control characters dropped, nothing else
     finally:
         await w.close()

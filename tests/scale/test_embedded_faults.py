@@ -16,7 +16,7 @@ from bot.knowledge.ingest import ingest
 from bot.knowledge.store import PolicyStore
 from bot.launcher import ServerConfig, Servers
 from bot.settings import Settings
-
+from .conftest import port
 from .faulty_load import load_through_faults
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +29,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> I
     store = PolicyStore.from_url(db_url)
     ingest(store.engine, load_corpus(Settings.from_env().corpus_dir), progress=lambda _: None)
     store.engine.dispose()
-    config = ServerConfig(rasa_port=28005, action_port=28055, gateway_port=28080, model=trained_model,
+    config = ServerConfig(rasa_port=port(28005), action_port=port(28055), gateway_port=port(28080), model=trained_model,
                           log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
                           extra_env={"DATABASE_URL": db_url, **WECHAT})
     servers = Servers(config)

@@ -12,7 +12,7 @@ import pytest
 
 from bench.load import WECHAT
 from bot.launcher import Servers, scaled_config
-
+from .conftest import port
 from .faulty_load import load_through_faults
 
 pytestmark = pytest.mark.e2e
@@ -20,12 +20,12 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def scaled(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> Iterator[tuple[Servers, list[str]]]:
-    config = scaled_config(rasa_port=27005, action_port=27055, gateway_port=27080, model=trained_model,
+    config = scaled_config(rasa_port=port(27005), action_port=port(27055), gateway_port=port(27080), model=trained_model,
                            log_dir=tmp_path_factory.mktemp("scaled") / "logs")
     config.extra_env.update(WECHAT)
     servers = Servers(config)
     servers.start(timeout=300)
-    yield servers, [f"http://127.0.0.1:{27080 + i}" for i in range(config.instances)]
+    yield servers, [f"http://127.0.0.1:{port(27080) + i}" for i in range(config.instances)]
     servers.stop()
 
 

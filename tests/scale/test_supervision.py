@@ -16,6 +16,8 @@ from bot.knowledge.store import PolicyStore
 from bot.launcher import ServerConfig, Servers, wait_http
 from bot.settings import Settings
 
+from .conftest import port
+
 pytestmark = pytest.mark.e2e
 
 
@@ -26,7 +28,7 @@ def running(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> It
     store = PolicyStore.from_url(db_url)
     ingest(store.engine, load_corpus(Settings.from_env().corpus_dir), progress=lambda _: None)
     store.engine.dispose()
-    servers = Servers(ServerConfig(rasa_port=29005, action_port=29055, gateway_port=29080, model=trained_model,
+    servers = Servers(ServerConfig(rasa_port=port(29005), action_port=port(29055), gateway_port=port(29080), model=trained_model,
                                    log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
                                    extra_env={"DATABASE_URL": db_url}))
     servers.start(timeout=300)

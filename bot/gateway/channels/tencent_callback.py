@@ -26,6 +26,7 @@ Subclasses (``wechat.py``, ``wecom.py``) only say how a request is verified and 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import secrets
@@ -51,6 +52,7 @@ from bot.gateway.ratelimit import RATE_LIMITED
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+MAX_NONCES = 200_000  # signed URLs remembered (each for twice the skew window)
 USER_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")  # an OpenID or a WeCom UserID
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TIMESTAMP = re.compile(r"^\d{1,12}$")
@@ -117,6 +119,7 @@ class TencentCallback:
         self._max_turns = max_turns
         self._tasks: set[asyncio.Task[None]] = set()
         self._resumed: set[str] = set()  # messages taken over from a gateway that died
+        self._nonces: OrderedDict[str, tuple[str, float]] = OrderedDict()  # "timestamp:nonce" → (body hash, seen)
         self.api: TencentApi | None = None
         self.admit: Callable[[str], bool] | None = None  # per-conversation rate limit (bot/gateway/ratelimit.py)
 
@@ -148,6 +151,27 @@ class TencentCallback:
             raise WxProtocolError("timestamp is not a number")
         if abs(time.time() - int(stamp)) > self.max_skew_s:
             raise SignatureError(f"timestamp {stamp} is more than {self.max_skew_s} s away (replay?)")
+
+    def check_replay(self, query: dict[str, str], body: bytes) -> None:
+        """A signed URL is good for one message: its (timestamp, nonce) is remembered for twice the skew window,
+        and coming again with another body it is refused. The same body again is Tencent retrying that message
+        (the turn it belongs to answers it once)."""
+        if not self.max_skew_s:
+            return
+        now = time.monotonic()
+        while self._nonces:
+            oldest, (_, seen_at) = next(iter(self._nonces.items()))
+            if now - seen_at <= 2 * self.max_skew_s and len(self._nonces) <= MAX_NONCES:
+                break
+            del self._nonces[oldest]
+        key = f"{query.get('timestamp', '')}:{query.get('nonce', '')}"
+        digest = hashlib.sha256(body).hexdigest()
+        seen = self._nonces.get(key)
+        if seen is not None and seen[0] != digest:
+            raise SignatureError(f"nonce {query.get('nonce', '')[:20]!r} of timestamp {query.get('timestamp', '')[:12]}"
+                                 " was used for another message (replay)")
+        if seen is None:
+            self._nonces[key] = (digest, now)
 
     def attach(self, app: web.Application, path: str) -> None:
         app.router.add_get(path, self.get)
@@ -187,7 +211,9 @@ class TencentCallback:
         query = dict(request.query)
         try:
             self.before_body(query)
-            inbound = self.open(query, await read_body(request))
+            body = await read_body(request)
+            self.check_replay(query, body)
+            inbound = self.open(query, body)
             user, key, work = self.classify(inbound.fields)
         except WxProtocolError as exc:
             return self._refuse(request, exc)

@@ -2,7 +2,9 @@
 
 * ``GET ?signature&timestamp&nonce&echostr`` — URL verification: answer ``echostr`` when the signature holds.
 * ``POST ?signature&timestamp&nonce&openid`` — a message as plaintext XML; with ``encrypt_type=aes`` and
-  ``msg_signature`` the XML carries ``Encrypt`` (safe mode) and the reply is encrypted the same way.
+  ``msg_signature`` the XML carries ``Encrypt`` (safe mode) and the reply is encrypted the same way. With
+  ``WECHAT_AES_KEY`` set only safe mode is accepted (a plaintext POST is refused: no downgrade), and the ``openid``
+  of the URL must be the message's ``FromUserName``.
 
 The conversation id is ``wechat:<openid>``. Slow replies go through the customer-service message API.
 """
@@ -53,6 +55,8 @@ class WeChatChannel(TencentCallback):
 
     def before_body(self, query: dict[str, str]) -> None:
         if query.get("encrypt_type", "raw") != "aes":
+            if self.crypto is not None:  # safe mode is on: a plaintext message would be a downgrade
+                raise SignatureError("plaintext message refused: WECHAT_AES_KEY is set, only safe mode is accepted")
             self.check_plain_signature(query)
         elif not query.get("msg_signature"):
             raise SignatureError("safe-mode request without msg_signature")
@@ -60,6 +64,13 @@ class WeChatChannel(TencentCallback):
             self.check_plain_signature(query)
 
     def open(self, query: dict[str, str], body: bytes) -> Inbound:
+        inbound = self._open(query, body)
+        openid = query.get("openid")
+        if openid is not None and openid != inbound.fields.get("FromUserName"):  # Tencent signs the URL, not this
+            raise SignatureError("the openid of the signed URL is not the message's FromUserName")
+        return inbound
+
+    def _open(self, query: dict[str, str], body: bytes) -> Inbound:
         fields = parse_xml(body)
         mode = query.get("encrypt_type") or "raw"
         if mode == "raw":
@@ -91,6 +102,6 @@ def from_settings(settings: Settings, hub: Callable[[], Hub]) -> tuple[WeChatCha
                                 redis_url=settings.redis_url or None)
     except ValueError as exc:
         return None, f"not mounted: WECHAT_AES_KEY is unusable ({exc})"
-    mode = "plaintext and safe mode" if channel.crypto else "plaintext mode only (WECHAT_AES_KEY not set)"
+    mode = "safe mode only (plaintext refused)" if channel.crypto else "plaintext mode only (WECHAT_AES_KEY not set)"
     shared = ", turns and menus shared through Redis" if settings.redis_url else ""
     return channel, f"mounted at {PATH}: {mode}, API {settings.wechat_api_base}{shared}"

@@ -244,7 +244,8 @@
     socket = io(cfg.server, { path: "/socket.io", transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
     socket.on("connect", function () {
       confirmed = false;
-      socket.emit("session_request", { session_id: sessionId });
+      // rich: one event per bot message with its citations, checklist and sender (stock clients get plain text)
+      socket.emit("session_request", { session_id: sessionId, rich: true });
     });
     socket.on("session_confirm", function (id) {
       if (typeof id === "object" && id) id = id.session_id;

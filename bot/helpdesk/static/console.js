@@ -39,6 +39,7 @@
     return api("GET", "/helpdesk/api/queue").then(function (d) {
       var list = $("queue-list"); list.textContent = "";
       if (!d.handoffs.length) list.appendChild(el("p", "empty", "暂无等待中的会话"));
+      if (d.total > d.handoffs.length) list.appendChild(el("p", "empty", "共" + d.total + "个会话，显示等待最久的" + d.handoffs.length + "个"));
       d.handoffs.forEach(function (h) {
         var item = el("div", "item"); item.setAttribute("role", "option"); item.tabIndex = 0;
         item.setAttribute("aria-selected", String(h.id === state.selected)); item.dataset.id = h.id;

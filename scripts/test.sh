@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make test`: pytest in the gateway's environment, then in Rasa's (tests/conftest.py picks each one's tests),
+# and one result: a last line "N passed, N failed" (plus errors/skipped when there are any). Fails if either does.
+# Arguments are passed to both pytest runs (e.g. -x, -k …).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+status=0
+for env in gateway rasa; do
+  py=.venv/bin/python
+  [ "$env" = gateway ] && py=.venv-gateway/bin/python
+  echo "=== tests in the $env environment ($("$py" -c 'import sys; print("Python %d.%d" % sys.version_info[:2])')) ==="
+  "$py" -m pytest "$@" 2>&1 | tee "$logs/$env.log"
+  rc=${PIPESTATUS[0]}
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || status=1   # 5: nothing collected (e.g. -k matched none here)
+done
+summary=$(for f in "$logs"/*.log; do
+  grep -E '(passed|failed|errors?|skipped|no tests ran).* in [0-9.]+s' "$f" | tail -n 1; done)
+count() { echo "$summary" | grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'; }
+passed=$(count passed); failed=$(count failed); errors=$(count 'errors?'); skipped=$(count skipped)
+[ "$(echo "$summary" | grep -c .)" -eq 2 ] || status=1   # a run that crashed prints no summary
+line="$passed passed, $failed failed"
+[ "$errors" -eq 0 ] || line="$line, $errors errors"
+[ "$skipped" -eq 0 ] || line="$line, $skipped skipped"
+echo
+echo "=== both environments ==="
+echo "$line"
+exit $status
