@@ -53,7 +53,7 @@ from bot.training import model_path, train  # noqa: E402
 SORRY_MARK = "稍后再试"
 #: capacity is measured here, not the per-address limits (every simulated user comes from 127.0.0.1)
 NO_LIMITS = {"RATE_LIMIT_PER_IP_PER_MIN": "0", "RATE_LIMIT_PER_CONVERSATION_PER_MIN": "0",
-             "RATE_LIMIT_CALLBACK_PER_IP_PER_MIN": "0"}
+             "RATE_LIMIT_CALLBACK_PER_IP_PER_MIN": "0", "RATE_LIMIT_SESSIONS_PER_IP_PER_MIN": "0"}
 # Every port here is below 32768: Linux gives 32768–60999 to outgoing connections as source ports, and one of those
 # in TIME_WAIT on a server's port stops the server from starting.
 WECHAT_API_PORT = 29099  # the stand-in of Tencent's customer-service API, run by this script
@@ -160,7 +160,7 @@ class WebUser:
             self.history = []
             try:
                 await sio.connect(url, transports=["websocket"], wait_timeout=5)
-                await sio.call("session_request", {"session_id": self.session_id}, timeout=10)
+                await sio.call("session_request", {"session_id": self.session_id, "rich": True}, timeout=10)
             except Exception:  # noqa: BLE001 - that gateway is down: the next one
                 await discard(sio)
                 await asyncio.sleep(0.3)
@@ -238,9 +238,17 @@ async def discard(sio: socketio.AsyncClient) -> None:
         await http.close()
 
 
+def web_conversation_id(session_id: str) -> str:
+    """The gateway names a widget conversation by a keyed hash of the session id (the id is the user's secret)."""
+    from bot.gateway.channels.web import derive_user_id
+    from bot.settings import local_secret
+
+    return derive_user_id(session_id, os.environ.get("WEB_SESSION_KEY") or local_secret("web_session_key"))
+
+
 async def web_conversation(gateways: list[str]) -> Conversation:
     user = WebUser(gateways)
-    conv = Conversation(f"web:{user.session_id}")
+    conv = Conversation(f"web:{web_conversation_id(user.session_id)}")
 
     async def attempt(text: str) -> str:
         resent = user.resent
