@@ -44,7 +44,7 @@ FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单�
 #: which measures suit a kind of applicant
 WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|条款)|哪几条|哪(?:一)?条|适用哪|适合哪|能(?:申请|报|申报|享受|拿)(?:什么|哪些|啥)"
                             r"|(?:什么|哪些|啥)(?:措施|政策|支持)(?:适用|适合|可以|能)|对口|有(?:哪些|什么|啥)(?:措施|支持|政策)"
-                            r"|对应(?:的)?(?:条款|措施|政策)|专门的(?:条款|措施|政策|支持)|能用(?:上)?哪|用得上|(?:条款|措施)(?:吗|没|不)")
+                            r"|对应(?:的)?(?:条款|措施|政策)|有对应|专门的(?:条款|措施|政策|支持)|能用(?:上)?哪|用得上|(?:条款|措施)(?:吗|没|不)")
 #: a question whether a place counts as the 示范区 (not an answer to "where are you registered")
 PLACE_QUESTION = re.compile(r"算不算|算.{0,8}(?:吗|么)|是不是.{0,8}(?:示范区|范围)|属不属于|属于.{0,8}(?:示范区|范围).{0,3}(?:吗|么)|"
                             r"在不在.{0,6}(?:示范区|范围)|包不包括|包括.{0,6}(?:吗|么)")
@@ -288,7 +288,8 @@ class ActionRouteEligibility(PolicyAction):
             options = "、".join(SUBJECT_NAMES.get(o, o) for o in info.get("options") or [])
             lines.append(f"“{word}”要看以什么类别申报（{options}）：{info.get('note', '')}")
         elif subject == "other":
-            lines.append("个人、个体工商户不在三（一）列举的支持对象之中。")
+            lines.append("个人、个体工商户不在三（一）列举的支持对象之中：支持对象是注册在中关村示范区范围内的企业（须为国家高新技术企业"
+                         "或中关村高新技术企业）、高等学校、科研机构、服务机构及社会组织。")
         else:
             lines.append("三（一）规定的支持对象：注册在中关村示范区范围内的企业、高等学校、科研机构、服务机构及社会组织；"
                          "其中企业须为国家高新技术企业或中关村高新技术企业；注册在北京市其他地区、符合支持条件的创新主体参照执行。")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,6 +15,9 @@ from actions.policy_search import ActionSearchPolicy, answer_from_index
 from actions.unstated import answer_unstated
 from bot.knowledge.relevance import covered
 from bot.knowledge.store import DocumentInfo, FactInfo
+
+#: words that put a question inside the policy domain: the NLU's "out of scope" is overridden only with one of them
+POLICY_DOMAIN = re.compile(r"政策|措施|文件|资金|补贴|补助|资助|奖励|支持|扶持|申报|申请|中关村|示范区|园区|第.{1,3}条|京科发")
 
 HEADER_FACTS = ("title", "doc_number", "issuers", "issue_date", "effective_date", "repealed")
 
@@ -48,6 +53,21 @@ class ActionAnswerDocFact(PolicyAction):
                      domain: DomainDict) -> list[EventType]:
         fact = self.latest(tracker, "fact")
         doc = await self.call(self.store.document)
+        text = user_text(tracker)
+        several = list(dict.fromkeys(m.value for m in sorted(self.vocabulary.find(text, "fact"), key=lambda m: m.start)))
+        if len(several) >= 2 and all(f in HEADER_FACTS for f in several):  # "文号多少 谁发的"
+            lines, cites = [], []
+            for f in several:
+                answer_text, quote = header_answer(doc, f)
+                lines.append(answer_text)
+                if f in ("effective_date", "repealed"):
+                    section = await self.call(self.store.section_containing,
+                                              "起施行" if f == "effective_date" else "废止") or doc.id
+                    cites.append((await self.call(self.store.section_citation, section), quote, section))
+                else:
+                    cites.append((doc.header_citation, quote, doc.id))
+            say(dispatcher, "\n".join(lines), citations=cites, buttons=steps("funds", "need"))
+            return []
         if fact in HEADER_FACTS:
             text, quote = header_answer(doc, fact)
             if fact in ("effective_date", "repealed"):
@@ -113,7 +133,7 @@ class ActionAnswerOutOfScope(PolicyAction):
                      domain: DomainDict) -> list[EventType]:
         text = user_text(tracker)
         elsewhere = any(m.value == "outside" for m in self.vocabulary.find(text, "registration")) if text else False
-        if text and not elsewhere and not self.vocabulary.other_policy_in(text):
+        if text and not elsewhere and not self.vocabulary.other_policy_in(text) and POLICY_DOMAIN.search(text):
             doc = await self.call(self.store.document)
             if doc.unstated_topic(text) is not None and covered((await self.call(self.store.search, text, 1))[0].score):
                 return await answer_unstated(self, dispatcher, tracker)

@@ -32,6 +32,13 @@ class ActionRecommendFund(PolicyAction):
         if not need:
             dispatcher.utter_message(response="utter_ask_need")
             return []
+        from actions.eligibility import WHICH_MEASURES, ActionRouteEligibility
+
+        if (kinds := self.vocabulary.kinds_in(need)) and WHICH_MEASURES.search(need) and not self._topics(need):
+            await ActionRouteEligibility(self._store, self._vocabulary).measures_for_kinds(dispatcher, kinds)
+            return [SlotSet("need_text", need)]
+        if await self.spans_funds(topics := self._topics(need)):
+            return await self.several_needs(dispatcher, need, topics)
         match = await self.call(self.store.match_need, need)
         if match is None:
             hits = await self.call(self.store.search, need, 1)
@@ -53,6 +60,37 @@ class ActionRecommendFund(PolicyAction):
             buttons=buttons)
         return [SlotSet("need_text", need), SlotSet("suggested_fund", fund.code), SlotSet("fund", fund.code),
                 SlotSet("suggested_measures", [m.number for m in match.measures])]
+
+    def _topics(self, text: str) -> list[str]:
+        """The need topics a message names, in the order it names them, each once."""
+        return list(dict.fromkeys(m.value for m in sorted(self.vocabulary.find(text, "topic"), key=lambda m: m.start)))
+
+    async def spans_funds(self, topics: list[str]) -> bool:
+        """Whether the needs named belong to more than one fund (then each is answered on its own)."""
+        if len(topics) < 2:
+            return False
+        funds = set()
+        for code in topics:
+            funds.update(m.fund_code for m in await self.call(self.store.measures_for_topic, code))
+        return len(funds) >= 2
+
+    async def several_needs(self, dispatcher: CollectingDispatcher, need: str, topics: list[str]) -> list[EventType]:
+        """"首台套跟北交所分别对应哪条": each need with its measures and fund."""
+        lines, cited, numbers = ["您问到几方面，文件中分别对应："], [], []
+        names = await self.call(self.store.topics)
+        for code in topics:
+            measures = await self.call(self.store.measures_for_topic, code)
+            if not measures:
+                continue
+            lines.append(f"· {names.get(code, (code, []))[0]}：" + "；".join(
+                f"第{m.number}条 {m.title}（{m.fund_name}资金）" for m in measures))
+            for m in measures:
+                if m.number not in numbers:
+                    numbers.append(m.number)
+                    cited.append((m.citation, shorten(m.text, 300), m.section_id))
+        lines.append("文件未写明支持金额和申报时间，以对应资金管理办法和申报指南为准。")
+        say(dispatcher, "\n".join(lines), citations=cited, buttons=[*steps("eligibility", "materials")])
+        return [SlotSet("need_text", need), SlotSet("suggested_measures", numbers)]
 
     async def _answer_from_hit(self, dispatcher: CollectingDispatcher, need: str, hit) -> list[EventType]:  # type: ignore[no-untyped-def]
         measure = await self.call(self.store.measure, hit.title)

@@ -10,7 +10,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import button, say, shorten, steps
 from actions.base import PolicyAction, user_text
 from actions.unstated import answer_unstated
-from bot.knowledge.relevance import related
+from bot.knowledge.relevance import covered, related
 from bot.knowledge.textindex import SearchHit
 
 
@@ -54,6 +54,11 @@ class ActionSearchPolicy(PolicyAction):
             return await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         if question and doc.unstated_topic(question):
             return await answer_unstated(self, dispatcher, tracker)
+        from actions.funds import ActionRecommendFund
+
+        recommender = ActionRecommendFund(self._store, self._vocabulary)
+        if question and await recommender.spans_funds(topics := recommender._topics(question)):
+            return await recommender.several_needs(dispatcher, question, topics)
         hits = await self.call(self.store.search, question, 3) if question else []
         if not hits or not related(hits[0].score):
             dispatcher.utter_message(
@@ -119,7 +124,9 @@ class ActionFallback(PolicyAction):
             dispatcher.utter_message(text="抱歉，还是没能帮到您。需要转人工吗？",
                                      buttons=[button("转人工", "request_human"), button("不用了", "deny")])
             return [SlotSet("handoff_offered", True), SlotSet("unanswered_question", question or None)]
-        hits = await self.call(self.store.search, question, 1) if question else []
+        hits = await self.call(self.store.search, question, 3) if question else []
+        if hits and covered(hits[0].score):  # the NLU was unsure, the index is not: answer from it
+            return await answer_from_index(self, dispatcher, tracker, hits)
         if hits and related(hits[0].score):
             best = hits[0]
             say(dispatcher, f"我不太确定您的意思，文件中最相关的是：\n「{shorten(best.text, 160)}」\n如果不是您要问的，请换个说法。",
