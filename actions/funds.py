@@ -236,3 +236,18 @@ class ActionDescribeMeasure(PolicyAction):
         say(dispatcher, text, citations=[(measure.citation, measure.text, measure.section_id)],
             buttons=steps("eligibility", "materials"))
         return [SlotSet("measure", str(measure.number)), SlotSet("fund", measure.fund_code)]
+
+
+class ActionAnswerCapabilities(PolicyAction):
+    """"What can you do" — unless the question says more ("众创空间能用哪条"): then that is answered."""
+
+    def name(self) -> str:
+        return "action_answer_capabilities"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> list[EventType]:
+        doc = await self.call(self.store.document)
+        if (rerouted := await reroute(self, dispatcher, tracker, domain, doc)) is not None:
+            return rerouted
+        dispatcher.utter_message(response="utter_capabilities")
+        return []

@@ -141,3 +141,34 @@ async def test_handoff_marks_the_conversation_with_a_summary(store, vocabulary, 
     card = customs(dispatcher, "handoff")[0]["summary"]
     assert card["profile"]["hightech"] == "非高新技术企业" and card["eligibility"]["outcome"] == "not_eligible"
     assert "工作人员" in texts(dispatcher)
+
+
+async def test_two_document_facts_in_one_message_are_both_answered(store, vocabulary, dispatcher, make_tracker):
+    await ActionAnswerDocFact(store, vocabulary).run(dispatcher, make_tracker("这个政策文号多少 谁发的", "ask_doc_fact"), {})
+    text = texts(dispatcher)
+    assert "京科发〔2022〕4号" in text and "北京市科学技术委员会" in text
+
+
+async def test_off_topic_with_a_document_cue_is_still_off_topic(store, vocabulary, dispatcher, make_tracker):
+    """"首套房贷款利率多少" shares words with 第6条 but is no question about the policy."""
+    from actions.facts import ActionAnswerOutOfScope
+
+    await ActionAnswerOutOfScope(store, vocabulary).run(dispatcher, make_tracker("首套房贷款利率多少", "out_of_scope"), {})
+    assert "第6条" not in texts(dispatcher)
+    assert dispatcher.messages[0].get("response") == "utter_out_of_scope"
+
+
+async def test_a_covered_question_read_as_out_of_scope_gets_the_passage(store, vocabulary, dispatcher, make_tracker):
+    from actions.facts import ActionAnswerOutOfScope
+
+    await ActionAnswerOutOfScope(store, vocabulary).run(
+        dispatcher, make_tracker("国际组织想在北京设个分支机构，有支持政策吗", "out_of_scope"), {})
+    assert "第18条" in texts(dispatcher)
+
+
+async def test_which_measures_read_as_capabilities_is_answered(store, vocabulary, dispatcher, make_tracker):
+    from actions.funds import ActionAnswerCapabilities
+
+    await ActionAnswerCapabilities(store, vocabulary).run(dispatcher, make_tracker("众创空间能用哪条", "ask_capabilities"),
+                                                          {})
+    assert "第9条" in texts(dispatcher)
