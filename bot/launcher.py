@@ -247,7 +247,7 @@ def serve_rasa(args: list[str]) -> None:
     from rasa.__main__ import main
 
     token = os.environ.get("RASA_TOKEN") or api_token()
-    sys.argv = ["rasa", "run", *args, "--auth-token", token]
+    sys.argv = ["rasa", "run", *args, f"--auth-token={token}"]  # "=": a token starting with "-" is no option
     main()
 
 

@@ -59,7 +59,7 @@ def local_secret(name: str, directory: Path | None = None) -> str:
                 return value
             time.sleep(0.05)
         raise RuntimeError(f"{path} is empty") from None
-    value = secrets.token_urlsafe(32)
+    value = secrets.token_hex(32)  # hex: never starts with "-" (a command-line option) and safe in URLs
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(value)
     return value

@@ -55,3 +55,11 @@ def test_rasa_sends_no_cors_headers_to_a_lookalike_origin(servers):
     req = urllib.request.Request(f"{servers.config.rasa_url}/", headers={"Origin": "http://127.0.0.1.evil.example"})
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.headers.get("Access-Control-Allow-Origin") is None
+
+
+def test_a_generated_secret_never_looks_like_a_command_line_option(tmp_path):
+    """A token that starts with "-" made `rasa run --auth-token TOKEN` fail to start (argparse read an option)."""
+    from bot.settings import local_secret
+
+    for i in range(200):
+        assert not local_secret(f"s{i}", tmp_path).startswith("-")
