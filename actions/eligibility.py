@@ -213,7 +213,7 @@ class ActionRouteEligibility(PolicyAction):
         if kinds and WHICH_MEASURES.search(text):
             await self.measures_for_kinds(dispatcher, kinds)
             return [FollowupAction("action_listen")]
-        if self.latest(tracker, "topic") and not GENERAL_RULE.search(text) and not FIRST_PERSON.search(text):
+        if text and self.vocabulary.find(text, "topic") and not GENERAL_RULE.search(text) and not FIRST_PERSON.search(text):
             from actions.funds import ActionRecommendFund  # "企业参与国际标准制定能支持吗" asks about a need
 
             events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)

@@ -149,7 +149,7 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
         from actions.unstated import answer_unstated
 
         return await answer_unstated(action, dispatcher, tracker)
-    if action.latest(tracker, "topic"):
+    if action.vocabulary.find(text, "topic"):  # the corpus's need words, not a generic "资金"
         return await ActionRecommendFund(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
     return None
 

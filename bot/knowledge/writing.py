@@ -14,6 +14,7 @@ from typing import Any
 
 _LATIN = re.compile(r"[A-Za-z]")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _lock = threading.Lock()
 
 ENGLISH_NOTE = "（本助手用中文解答 / This assistant answers in Chinese.）"
@@ -27,11 +28,11 @@ def _converter() -> Any:
 
 
 def to_simplified(text: str) -> str:
-    """Traditional characters (繁體、臺灣、香港 forms) → simplified; other text is unchanged."""
+    """Traditional characters (繁體、臺灣、香港 forms) → simplified; everything else (punctuation included) unchanged."""
     if not text or not _CJK.search(text):
         return text
     with _lock:  # one converter object, used from worker threads
-        return str(_converter().convert(text))
+        return _CJK_RUN.sub(lambda m: str(_converter().convert(m.group(0))), text)
 
 
 def is_english(text: str) -> bool:
@@ -51,6 +52,6 @@ def from_english(text: str, glossary: dict[str, str]) -> str:
 def normalize(text: str, glossary: dict[str, str] | None = None) -> str:
     """What the NLU, the actions and the index read: simplified Chinese, English terms in Chinese."""
     text = to_simplified(text)
-    if glossary and _LATIN.search(text):
+    if glossary and is_english(text):  # a question in English; not code-like text or a word mixed into Chinese
         text = from_english(text, glossary)
     return text

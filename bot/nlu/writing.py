@@ -48,7 +48,7 @@ class ChineseTextNormalizer(GraphComponent):
 
     def _convert(self, message: Message) -> None:
         text = message.get(TEXT)
-        if isinstance(text, str) and text and not text.startswith("/"):
+        if isinstance(text, str) and text and not text.startswith(("/", "／")):
             converted = normalize(text, self.glossary)
             if converted != text:
                 message.set(TEXT, converted)
