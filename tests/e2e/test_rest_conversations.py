@@ -30,7 +30,7 @@ def test_need_then_materials_the_done_when_scenario(servers):
     assert "与文件条款相关的材料" in reply and "常见材料（文件未规定，请以官方申报指南为准）" in reply
     assert "依据：京科发〔2022〕4号 三（一）" in reply
     materials = [r["custom"] for r in replies if r.get("custom", {}).get("type") == "materials"]
-    assert materials and {i["source"] for i in materials[0]["items"]} == {"document", "typical"}
+    assert materials and {i["source"] for i in materials[0]["items"]} == {"clause", "typical"}
 
 
 def test_eligibility_form_asks_only_what_it_needs_survives_an_interruption(servers):
