@@ -132,6 +132,13 @@ class ActionAnswerOutOfScope(PolicyAction):
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
         text = user_text(tracker)
+        from actions.eligibility import ELIGIBILITY_ASK
+
+        if text and ELIGIBILITY_ASK.search(text) and (self.vocabulary.kinds_in(text)
+                                                     or self.vocabulary.best(text, "subject_type")):
+            from actions.eligibility import ActionRouteEligibility  # "个人能申请吗" read as off-topic
+
+            return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         elsewhere = any(m.value == "outside" for m in self.vocabulary.find(text, "registration")) if text else False
         if text and not elsewhere and not self.vocabulary.other_policy_in(text) and POLICY_DOMAIN.search(text):
             doc = await self.call(self.store.document)

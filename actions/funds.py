@@ -136,11 +136,14 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
     text = user_text(tracker)
     if not text:
         return None
-    from actions.eligibility import WHICH_MEASURES, ActionRouteEligibility
+    from actions.eligibility import ELIGIBILITY_ASK, WHICH_MEASURES, ActionRouteEligibility
 
+    router = ActionRouteEligibility(action._store, action._vocabulary)
     if (kinds := action.vocabulary.kinds_in(text)) and WHICH_MEASURES.search(text):
-        await ActionRouteEligibility(action._store, action._vocabulary).measures_for_kinds(dispatcher, kinds)
+        await router.measures_for_kinds(dispatcher, kinds)
         return []
+    if ELIGIBILITY_ASK.search(text) and (kinds or action.vocabulary.best(text, "subject_type")):
+        return await router.answer(dispatcher, tracker, domain)  # "国企能参与吗" read as another intent
     if action.latest(tracker, "fact"):
         from actions.facts import ActionAnswerDocFact
 

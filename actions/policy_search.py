@@ -48,6 +48,13 @@ class ActionSearchPolicy(PolicyAction):
                 dispatcher.utter_message(text=await asker.context_answer(question))
                 return []
         doc = await self.call(self.store.document)
+        from actions.eligibility import ELIGIBILITY_ASK
+
+        if question and ELIGIBILITY_ASK.search(question):
+            from actions.funds import reroute
+
+            if (rerouted := await reroute(self, dispatcher, tracker, domain, doc)) is not None:
+                return rerouted
         if question and self.latest(tracker, "fact"):
             from actions.facts import ActionAnswerDocFact
 

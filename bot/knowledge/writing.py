@@ -45,7 +45,8 @@ def from_english(text: str, glossary: dict[str, str]) -> str:
     """Replace the glossary's English words and phrases (longest first, whole words) with their Chinese words."""
     out = text
     for phrase in sorted(glossary, key=len, reverse=True):
-        out = re.sub(rf"(?<![A-Za-z]){re.escape(phrase)}(?![A-Za-z])", glossary[phrase], out, flags=re.IGNORECASE)
+        out = re.sub(rf"(?<![A-Za-z]){re.escape(phrase)}(?:e?s)?(?![A-Za-z])", glossary[phrase], out,
+                     flags=re.IGNORECASE)
     return out
 
 
