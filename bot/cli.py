@@ -287,6 +287,41 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Insights over a period: figures per channel and in total, unanswered questions clustered."""
+    from bot.insights.report import build_report, parse_since
+    from bot.retention import _engine
+
+    try:
+        since = parse_since(args.since)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    tracker = _engine(settings.tracker_store_url)
+    if tracker is None:
+        _err(f"no tracker store at {_safe_url(settings.tracker_store_url)} (TRACKER_STORE_URL): nothing to report")
+        return 1
+    helpdesk = _engine(settings.helpdesk_database_url or settings.database_url)
+    try:
+        report = build_report(tracker, helpdesk, since=since)
+    finally:
+        tracker.dispose()
+        if helpdesk is not None:
+            helpdesk.dispose()
+    if args.html:
+        from bot.insights.html import render_html
+
+        Path(args.html).write_text(render_html(report), encoding="utf-8")
+        _err(f"wrote {args.html}")
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    elif not args.html:
+        from bot.insights.text import render_text
+
+        print(render_text(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="政策助手: policy store and index")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -374,6 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, help="keep this many days (default: RETENTION_DAYS, 180)")
     p.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("report", help="insights: conversations, handoffs, fallbacks, unanswered questions clustered")
+    p.add_argument("--since", default="7d", help="period before now: 7d (default), 24h, 30m, 2w")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained page with charts")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("run", help="start the action server, Rasa and the gateway; Ctrl-C stops them")
     p.add_argument("--profile", choices=["embedded", "scaled"], default="embedded",

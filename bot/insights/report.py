@@ -1,0 +1,354 @@
+"""The insights report: what enterprises asked, what the bot could not answer, per channel and in total.
+
+Read-only, from the data the project already keeps:
+
+* Rasa's SQL tracker store (``TRACKER_STORE_URL``, table ``events``: ``id``, ``sender_id``, ``type_name``,
+  ``timestamp`` in epoch seconds, ``intent_name``, ``action_name`` and ``data``, the event's JSON), streamed in
+  conversation order through SQLAlchemy Core (1.4 in Rasa's environment, 2.x in the gateway's; SQLite or
+  PostgreSQL). Only the events of the period are read; events are parsed only for the types that need it.
+* the helpdesk tables (``helpdesk_handoffs``): handoffs queued in the period by reason and status.
+
+The channel is taken from the conversation id (``web:``, ``wechat:``, ``wecom:``) or else from the first user
+message's ``channel`` metadata — not from the tracker's ``input_channel``, which is ``rest`` for everything.
+
+Every message text in the result goes through :func:`bot.masking.mask_personal_data`; conversation ids and
+message metadata (which may hold a widget's session id) never appear in it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, inspect, select
+from sqlalchemy.engine import Engine
+
+from bot.masking import mask_personal_data
+
+_tracker = MetaData()
+EVENTS = Table("events", _tracker, Column("id", Integer, primary_key=True), Column("sender_id", String(255)),
+               Column("type_name", String(255)), Column("timestamp", Float), Column("intent_name", String(255)),
+               Column("action_name", String(255)), Column("data", Text))
+
+CHANNEL_PREFIXES = ("web", "wechat", "wecom")
+FALLBACK_ACTION = "action_fallback"
+FALLBACK_INTENT = "nlu_fallback"
+HANDED_OFF_INTENT = "handed_off"  # a user message relayed to staff (bot/helpdesk/relay.py)
+HANDOFF_INTENT = "request_human"
+ELIGIBILITY_FORM = "eligibility_form"
+#: what the bot says when the document does not cover a question (actions/facts.py, policy_search.py, domain.yml)
+NOT_COVERED_MARKERS = ("没有涉及", "超出了我的范围", "文件里没有找到能直接回答")
+NOT_A_REPLY = ("staff", "system")  # bot events written by the gateway or the helpdesk, not by Rasa
+SLOTS = ("fund", "measure", "suggested_fund", "suggested_measures", "eligibility_verdict")
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+
+
+def parse_since(text: str) -> timedelta:
+    """"7d", "24h", "30m", "2w" → a duration."""
+    m = _DURATION.match(text or "")
+    if not m or int(m.group(1)) < 1:
+        raise ValueError(f"period {text!r}: expected like 7d, 24h, 30m or 2w")
+    unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
+    return timedelta(**{unit: int(m.group(1))})
+
+
+def channel_of(conversation_id: str, metadata_channel: str | None = None) -> str:
+    prefix = conversation_id.split(":", 1)[0] if ":" in conversation_id else ""
+    if prefix in CHANNEL_PREFIXES:
+        return prefix
+    if metadata_channel in CHANNEL_PREFIXES:
+        return str(metadata_channel)
+    return "other"
+
+
+@dataclass
+class _Turn:
+    text: str
+    timestamp: float
+    intent: str | None
+    payload: bool  # a button payload (/intent), not typed words
+    fallback: bool = False
+    not_covered: bool = False
+    handoff: bool = False
+    replied: bool = False
+
+
+@dataclass
+class Figures:
+    """The counts of one channel (or of all)."""
+
+    conversations: int = 0
+    contained: int = 0
+    user_turns: int = 0
+    fallbacks: int = 0
+    not_covered: int = 0
+    handoffs: Counter = field(default_factory=Counter)
+    eligibility_started: int = 0
+    eligibility_finished: int = 0
+    verdicts: Counter = field(default_factory=Counter)
+    funds_recommended: Counter = field(default_factory=Counter)
+    funds_asked: Counter = field(default_factory=Counter)
+    measures_recommended: Counter = field(default_factory=Counter)
+    measures_asked: Counter = field(default_factory=Counter)
+    reply_times: list[float] = field(default_factory=list)
+
+    def add(self, other: Figures) -> None:
+        for name in ("conversations", "contained", "user_turns", "fallbacks", "not_covered", "eligibility_started",
+                     "eligibility_finished"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("handoffs", "verdicts", "funds_recommended", "funds_asked", "measures_recommended",
+                     "measures_asked"):
+            getattr(self, name).update(getattr(other, name))
+        self.reply_times.extend(other.reply_times)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "conversations": self.conversations,
+            "user_turns": self.user_turns,
+            "containment": round(self.contained / self.conversations, 4) if self.conversations else None,
+            "handoffs": {"total": sum(self.handoffs.values()), "by_reason": _sorted(self.handoffs)},
+            "fallbacks": self.fallbacks,
+            "not_covered": self.not_covered,
+            "eligibility": {"started": self.eligibility_started, "finished": self.eligibility_finished,
+                            "verdicts": _sorted(self.verdicts)},
+            "funds": {"recommended": _sorted(self.funds_recommended), "asked": _sorted(self.funds_asked)},
+            "measures": {"recommended": _sorted(self.measures_recommended), "asked": _sorted(self.measures_asked)},
+            "reply_time_ms": _percentiles(self.reply_times),
+        }
+
+
+def _sorted(counter: Counter) -> dict[str, int]:
+    return {str(k): v for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))}
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float | None]:
+    if not seconds:
+        return {"median": None, "p95": None, "count": 0}
+    ordered = sorted(seconds)
+    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]  # nearest rank
+    return {"median": round(statistics.median(ordered) * 1000, 1), "p95": round(p95 * 1000, 1), "count": len(ordered)}
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    text: str  # masked
+    channel: str
+    why: str  # fallback | not_covered | handoff
+
+
+def _value_items(value: Any) -> Iterable[str]:
+    if value is None or value == "" or value == []:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v not in (None, "")]
+    return [str(value)]
+
+
+class _Conversation:
+    """Folds the events of one conversation, in order, into its figures and unanswered questions."""
+
+    def __init__(self, sender_id: str) -> None:
+        self.sender_id = sender_id
+        self.meta_channel: str | None = None
+        self.turns: list[_Turn] = []
+        self.figures = Figures()
+        self.handoff = False
+        self.fallback = False
+
+    def event(self, type_name: str, timestamp: float, intent: str | None, action: str | None,
+              data: str | None) -> None:
+        if type_name == "user":
+            event = _json(data)
+            meta = event.get("metadata") or {}
+            if self.meta_channel is None and isinstance(meta.get("channel"), str):
+                self.meta_channel = meta["channel"]
+            text = meta.get("display") if isinstance(meta.get("display"), str) else event.get("text") or ""
+            self.figures.user_turns += 1
+            intent = intent or ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            turn = _Turn(str(text), timestamp, intent, str(event.get("text") or "").startswith("/"))
+            if intent == FALLBACK_INTENT:
+                turn.fallback = True
+            if intent == HANDED_OFF_INTENT:
+                turn.replied = True  # staff answer it; not a bot turn
+            self.turns.append(turn)
+        elif type_name == "action":
+            if action == FALLBACK_ACTION and self.turns:
+                self.turns[-1].fallback = True
+        elif type_name == "active_loop":
+            if action == ELIGIBILITY_FORM or (_json(data).get("name") == ELIGIBILITY_FORM):
+                self.figures.eligibility_started += 1
+        elif type_name == "bot":
+            event = _json(data)
+            meta = event.get("metadata") or {}
+            custom = (event.get("data") or {}).get("custom") or {}
+            text = str(event.get("text") or "")
+            turn = self.turns[-1] if self.turns else None
+            if isinstance(custom, dict) and custom.get("type") == "handoff":
+                self.figures.handoffs[str(custom.get("reason") or "user_request")] += 1
+                self.handoff = True
+                if turn:
+                    turn.handoff = True
+            if meta.get("sender") in NOT_A_REPLY:
+                return
+            if turn is not None:
+                if not turn.replied:
+                    turn.replied = True
+                    self.figures.reply_times.append(max(0.0, timestamp - turn.timestamp))
+                if any(m in text for m in NOT_COVERED_MARKERS):
+                    turn.not_covered = True
+        elif type_name == "slot":
+            event = _json(data)
+            name, value = event.get("name"), event.get("value")
+            if name == "eligibility_verdict":
+                if isinstance(value, dict) and value.get("outcome"):
+                    self.figures.eligibility_finished += 1
+                    self.figures.verdicts[str(value["outcome"])] += 1
+            elif name == "suggested_fund":
+                self.figures.funds_recommended.update(_value_items(value))
+            elif name == "fund":
+                self.figures.funds_asked.update(_value_items(value))
+            elif name == "suggested_measures":
+                self.figures.measures_recommended.update(_value_items(value))
+            elif name == "measure":
+                self.figures.measures_asked.update(_value_items(value))
+
+    def finish(self) -> tuple[str, Figures, list[Unanswered]]:
+        channel = channel_of(self.sender_id, self.meta_channel)
+        f = self.figures
+        unanswered: list[Unanswered] = []
+        seen: set[int] = set()
+
+        def question(index: int, why: str) -> None:
+            # the user's own words: a button payload or the request for a person is not the question
+            while index >= 0 and (self.turns[index].payload or self.turns[index].intent in (
+                    HANDOFF_INTENT, HANDED_OFF_INTENT) or not self.turns[index].text.strip()):
+                index -= 1
+            if index >= 0 and index not in seen:
+                seen.add(index)
+                unanswered.append(Unanswered(mask_personal_data(self.turns[index].text.strip()), channel, why))
+
+        for i, turn in enumerate(self.turns):
+            f.fallbacks += turn.fallback
+            f.not_covered += turn.not_covered
+            if turn.fallback:
+                self.fallback = True
+                question(i, "fallback")
+            elif turn.not_covered:
+                question(i, "not_covered")
+            elif turn.handoff:
+                question(i, "handoff")
+        if self.turns:
+            f.conversations = 1
+            f.contained = int(not (self.handoff or self.fallback))
+        return channel, f, unanswered
+
+
+def _json(data: str | None) -> dict[str, Any]:
+    if not data:
+        return {}
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+NEEDS_DATA = ("user", "bot", "slot", "active_loop")
+
+
+def _rows(engine: Engine, start: float, end: float, batch: int = 5000) -> Iterator[tuple]:
+    """The period's events in conversation order; ``data`` only for the types that are read."""
+    from sqlalchemy import case
+
+    data = case((EVENTS.c.type_name.in_(NEEDS_DATA), EVENTS.c.data), else_=None)
+    stmt = (select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.intent_name,
+                   EVENTS.c.action_name, data)
+            .where(EVENTS.c.timestamp >= start, EVENTS.c.timestamp < end)
+            .where(EVENTS.c.type_name.in_(("user", "bot", "slot", "active_loop", "action")))
+            .order_by(EVENTS.c.sender_id, EVENTS.c.id))
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True).execute(stmt)
+        while True:
+            chunk = result.fetchmany(batch)
+            if not chunk:
+                break
+            yield from chunk
+
+
+@dataclass
+class TrackerFigures:
+    total: Figures
+    channels: dict[str, Figures]
+    unanswered: list[Unanswered]
+
+
+def read_tracker(engine: Engine, start: datetime, end: datetime) -> TrackerFigures:
+    total, channels, unanswered = Figures(), {}, []
+    if not inspect(engine).has_table("events"):
+        return TrackerFigures(total, channels, unanswered)
+    current: _Conversation | None = None
+
+    def close(conv: _Conversation) -> None:
+        channel, figures, questions = conv.finish()
+        if not figures.conversations:
+            return
+        channels.setdefault(channel, Figures()).add(figures)
+        total.add(figures)
+        unanswered.extend(questions)
+
+    for sender_id, type_name, timestamp, intent, action, data in _rows(engine, start.timestamp(), end.timestamp()):
+        if current is None or current.sender_id != sender_id:
+            if current is not None:
+                close(current)
+            current = _Conversation(sender_id)
+        current.event(type_name, float(timestamp or 0), intent, action, data)
+    if current is not None:
+        close(current)
+    return TrackerFigures(total, channels, unanswered)
+
+
+def read_helpdesk(engine: Engine, start: datetime, end: datetime) -> dict[str, Any] | None:
+    """Handoffs queued in the period, by reason, status and channel (None when there are no helpdesk tables)."""
+    from bot.helpdesk.models import Handoff
+
+    if not inspect(engine).has_table(Handoff.__tablename__):
+        return None
+    naive = [t.astimezone(timezone.utc).replace(tzinfo=None) for t in (start, end)]
+    in_period = (Handoff.created_at >= naive[0]) & (Handoff.created_at < naive[1])
+    out: dict[str, Any] = {}
+    with engine.connect() as conn:
+        for key, column in (("by_reason", Handoff.reason), ("by_status", Handoff.status),
+                            ("by_channel", Handoff.channel)):
+            rows = conn.execute(select(column, func.count()).where(in_period).group_by(column)).all()
+            out[key] = _sorted(Counter({str(k): int(n) for k, n in rows}))
+        waits = [(claimed - created).total_seconds() for created, claimed in conn.execute(
+            select(Handoff.created_at, Handoff.claimed_at).where(in_period, Handoff.claimed_at.isnot(None)))]
+    out["total"] = sum(out["by_reason"].values())
+    out["wait_to_claim_s"] = {k: (None if v is None else round(v / 1000, 1)) if k != "count" else v
+                              for k, v in _percentiles(waits).items()}
+    return out
+
+
+def build_report(tracker_engine: Engine, helpdesk_engine: Engine | None, *, since: timedelta | None = None,
+                 start: datetime | None = None, end: datetime | None = None, tokenizer: Any = None,
+                 max_clusters: int = 30) -> dict[str, Any]:
+    """The whole report as one JSON-ready object (see docs/insights.md for the keys)."""
+    from bot.insights.clusters import cluster_questions
+
+    end = end or datetime.now(timezone.utc)
+    start = start or end - (since or timedelta(days=7))
+    tracker = read_tracker(tracker_engine, start, end)
+    report: dict[str, Any] = {"period": {"start": start.isoformat(), "end": end.isoformat()}}
+    report.update(tracker.total.as_dict())
+    report["channels"] = {name: tracker.channels[name].as_dict() for name in sorted(tracker.channels)}
+    report["helpdesk"] = read_helpdesk(helpdesk_engine, start, end) if helpdesk_engine is not None else None
+    clusters = cluster_questions(tracker.unanswered, tokenizer=tokenizer)
+    report["unanswered_total"] = len(tracker.unanswered)
+    report["unanswered"] = clusters[:max_clusters]
+    return report
