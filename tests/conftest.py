@@ -28,7 +28,7 @@ jieba.setLogLevel(logging.WARNING)
 # current aiohttp/python-socketio, SQLAlchemy 2.x). bot/knowledge is used by both, so its tests run in both.
 # `make test` runs pytest once in each (scripts/test.sh) and adds up the results.
 RASA_ENV_TESTS = ("actions", "e2e", "test_rasa.py", "test_retention.py", "scale/test_tracker_store.py",
-                  "insights/test_seed_is_rasa.py")
+                  "insights/test_seed_is_rasa.py", "insights/test_labels_rasa.py")
 BOTH_ENV_TESTS = ("knowledge", "insights")
 IN_RASA_ENV = importlib.util.find_spec("rasa") is not None
 

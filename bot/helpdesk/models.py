@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, declarative_base, relationship
 
 HelpdeskBase = declarative_base()
@@ -56,6 +56,21 @@ class Handoff(HelpdeskBase):
 
     messages: Mapped[list[HandoffMessage]] = relationship(
         "HandoffMessage", order_by="HandoffMessage.id", cascade="all, delete-orphan")
+
+
+class Label(HelpdeskBase):
+    """A staff member's judgement of a question the bot could not answer (bot/insights/labels.py): the intent it
+    should have been, the section that answers it, or truly out of scope. Exported for review, never applied."""
+
+    __tablename__ = "helpdesk_labels"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    text: Mapped[str] = Column(Text, nullable=False)  # masked (bot/masking.py) before it is stored
+    intent: Mapped[str | None] = Column(String(64))
+    section_id: Mapped[str | None] = Column(String(200))
+    out_of_scope: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    staff_id: Mapped[int | None] = Column(ForeignKey("helpdesk_staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False)
 
 
 class HandoffMessage(HelpdeskBase):

@@ -97,6 +97,7 @@ def cluster_questions(questions: Iterable[Any], tokenizer: Any = None,
         clusters.append({
             "size": len(found),
             "examples": texts[:EXAMPLES],  # most frequent first
+            "members": texts,  # every distinct question (dropped from the report unless asked for)
             "channels": dict(Counter(q.channel for q in found).most_common()),
             "why": dict(Counter(q.why for q in found).most_common()),
             "terms": terms_of.get(label, []),

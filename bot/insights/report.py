@@ -337,7 +337,7 @@ def read_helpdesk(engine: Engine, start: datetime, end: datetime) -> dict[str, A
 
 def build_report(tracker_engine: Engine, helpdesk_engine: Engine | None, *, since: timedelta | None = None,
                  start: datetime | None = None, end: datetime | None = None, tokenizer: Any = None,
-                 max_clusters: int = 30) -> dict[str, Any]:
+                 max_clusters: int = 30, members: bool = False) -> dict[str, Any]:
     """The whole report as one JSON-ready object (see docs/insights.md for the keys)."""
     from bot.insights.clusters import cluster_questions
 
@@ -350,5 +350,8 @@ def build_report(tracker_engine: Engine, helpdesk_engine: Engine | None, *, sinc
     report["helpdesk"] = read_helpdesk(helpdesk_engine, start, end) if helpdesk_engine is not None else None
     clusters = cluster_questions(tracker.unanswered, tokenizer=tokenizer)
     report["unanswered_total"] = len(tracker.unanswered)
+    if not members:
+        for cluster in clusters:
+            del cluster["members"]
     report["unanswered"] = clusters[:max_clusters]
     return report
