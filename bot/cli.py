@@ -256,13 +256,30 @@ def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
             return 2
     service = HelpdeskService.from_url(settings.helpdesk_database_url or settings.database_url)
     try:
-        staff = service.add_staff(args.name, password, args.display_name)
+        staff = service.add_staff(args.name, password, args.display_name, roles=args.role or [])
     except ValueError as exc:
         _err(str(exc))
         return 2
     finally:
         service.engine.dispose()
-    _err(f"staff account {staff.username!r} ({staff.display_name}) created")
+    _err(f"staff account {staff.username!r} ({staff.display_name}) created"
+         + (f", roles: {', '.join(sorted(staff.roles))}" if staff.roles else ""))
+    return 0
+
+
+def cmd_staff_roles(args: argparse.Namespace, settings: Settings) -> int:
+    """Set a staff account's roles (analyst, lead: the insights view); none makes it an agent."""
+    from bot.helpdesk.service import HelpdeskService
+
+    service = HelpdeskService.from_url(settings.helpdesk_database_url or settings.database_url)
+    try:
+        staff = service.set_roles(args.name, args.roles)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        service.engine.dispose()
+    _err(f"staff account {staff.username!r}: roles {', '.join(sorted(staff.roles)) or '(none: agent)'}")
     return 0
 
 
@@ -326,10 +343,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def _helpdesk_engine(settings: Settings):  # type: ignore[no-untyped-def]
     from bot.db import make_engine
 
+    from bot.helpdesk.migrations import upgrade
+
     url = settings.helpdesk_database_url or settings.database_url
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return make_engine(url)
+    engine = make_engine(url)
+    upgrade(engine)  # the helpdesk schema at its newest (labels, roles)
+    return engine
 
 
 def cmd_label(args: argparse.Namespace, settings: Settings) -> int:
@@ -510,7 +531,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("name")
     q.add_argument("--display-name", help="shown to users, e.g. 王老师 (default: the name)")
     q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    q.add_argument("--role", action="append", choices=["analyst", "lead"],
+                   help="analyst or lead: may open /helpdesk/insights (repeatable)")
     q.set_defaults(func=cmd_staff)
+    q = staff_sub.add_parser("roles", help="set a staff account's roles (none: an agent)")
+    q.add_argument("name")
+    q.add_argument("roles", nargs="*", choices=["analyst", "lead"])
+    q.set_defaults(func=cmd_staff_roles)
     q = staff_sub.add_parser("disable", help="lock a staff account out and revoke its sessions")
     q.add_argument("name")
     q.set_defaults(func=cmd_staff_disable)

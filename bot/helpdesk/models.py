@@ -1,7 +1,8 @@
 """Helpdesk tables: staff, their sessions, handoffs and the messages exchanged while handed off.
 
 They live in the same database as the eligibility store (``DATABASE_URL``) but in their own metadata, so
-re-ingesting the policy corpus never touches them.
+re-ingesting the policy corpus never touches them. Schema changes reach existing databases through the Alembic
+migrations in ``bot/helpdesk/migrations`` (run by ``HelpdeskService.create_schema``); a change here needs one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Mapped, declarative_base, relationship
 HelpdeskBase = declarative_base()
 
 QUEUED, CLAIMED, RETURNED, CLOSED = "queued", "claimed", "returned", "closed"
+ANALYST, LEAD = "analyst", "lead"
+ROLES = (ANALYST, LEAD)
+INSIGHT_ROLES = frozenset(ROLES)
 OPEN_STATES = (QUEUED, CLAIMED)
 
 
@@ -26,6 +30,8 @@ class Staff(HelpdeskBase):
     display_name: Mapped[str] = Column(String(128), nullable=False)
     password_hash: Mapped[str] = Column(Text, nullable=False)
     created_at: Mapped[datetime] = Column(DateTime, nullable=False)
+    #: comma-separated: "analyst" (insights), "lead" (insights); none: an agent (queue and chat only)
+    roles: Mapped[str] = Column(String(200), nullable=False, default="", server_default="")
 
 
 class StaffSession(HelpdeskBase):

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.helpdesk.models import HelpdeskBase, Label
+from bot.helpdesk.models import Label
 from bot.masking import mask_personal_data
 
 OUT_OF_SCOPE_INTENT = "out_of_scope"
@@ -77,7 +77,6 @@ def add_labels(engine: Engine, texts: Iterable[str], *, intent: str | None = Non
     cleaned = [t for t in dict.fromkeys(_clean(t) for t in texts) if t and not t.startswith("/")]
     if not cleaned:
         raise ValueError("no question to label")
-    HelpdeskBase.metadata.create_all(engine, tables=[Label.__table__])
     stamp = now or utcnow()
     with Session(engine, future=True) as s, s.begin():
         rows = [Label(text=t, intent=intent, section_id=section_id, out_of_scope=out_of_scope, staff_id=staff_id,

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from bot.db import make_engine
+from bot.helpdesk.service import HelpdeskService
 from bot.insights.labels import add_labels, domain_intents, export_labels
 
 from ..conftest import ROOT
@@ -15,7 +15,7 @@ RASA = ROOT / ".venv" / "bin" / "rasa"
 
 
 def test_rasa_data_validate_passes_with_the_export(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'hd.db'}")
+    engine = HelpdeskService.from_url(f"sqlite:///{tmp_path / 'hd.db'}").engine
     intents = domain_intents(ROOT / "domain.yml")
     add_labels(engine, ["我们公司在雄安，这个资金能不能申请啊", "资金一般几月份开始报名呀"], intent="ask_unstated",
                intents=intents)
