@@ -536,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_staff)
     q = staff_sub.add_parser("roles", help="set a staff account's roles (none: an agent)")
     q.add_argument("name")
-    q.add_argument("roles", nargs="*", choices=["analyst", "lead"])
+    q.add_argument("roles", nargs="*", help="analyst, lead, or nothing (an agent)")
     q.set_defaults(func=cmd_staff_roles)
     q = staff_sub.add_parser("disable", help="lock a staff account out and revoke its sessions")
     q.add_argument("name")
