@@ -59,6 +59,10 @@ class StaffInfo:
     def sees_insights(self) -> bool:
         return bool(self.roles & INSIGHT_ROLES)
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "display_name": self.display_name,
+                "roles": sorted(self.roles)}
+
 
 def _roles(text: str | None) -> frozenset[str]:
     return frozenset(r for r in (text or "").split(",") if r)

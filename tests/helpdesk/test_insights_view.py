@@ -1,0 +1,87 @@
+"""/helpdesk/insights: only staff with the analyst or lead role (an agent gets 403, no session 401 / the login);
+the same figures as `python -m bot report` over the chosen period. An in-process gateway, no Rasa needed."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from bot.db import make_engine
+from bot.gateway.app import create_app
+from bot.helpdesk.service import HelpdeskService
+from bot.settings import Settings
+
+from ..insights.seed import EXPECTED, NOW, SECRET_SESSION, seed_plain
+from .conftest import PASSWORD
+
+
+
+@pytest.fixture
+async def console(aiohttp_client, tmp_path: Path):  # type: ignore[no-untyped-def]
+    tracker = f"sqlite:///{tmp_path / 'tracker.db'}"
+    engine = make_engine(tracker)
+    seed_plain(engine)
+    engine.dispose()
+    helpdesk = f"sqlite:///{tmp_path / 'helpdesk.db'}"
+    service = HelpdeskService.from_url(helpdesk)
+    service.add_staff("agent1", PASSWORD)
+    service.add_staff("ana1", PASSWORD, roles=["analyst"])
+    service.add_staff("lead1", PASSWORD, roles=["lead"])
+    service.engine.dispose()
+    settings = dataclasses.replace(Settings.from_env({}), rasa_url="http://127.0.0.1:9", rasa_token="t",
+                                   database_url=f"sqlite:///{tmp_path / 'policy.db'}", helpdesk_database_url=helpdesk,
+                                   tracker_store_url=tracker, web_session_key="k", helpdesk_cookie_secure=False)
+    return await aiohttp_client(create_app(settings))
+
+
+async def login(client, username: str) -> None:  # type: ignore[no-untyped-def]
+    r = await client.post("/helpdesk/api/login", json={"username": username, "password": PASSWORD})
+    assert r.status == 200
+    assert (await r.json())["staff"]["roles"] == {"agent1": [], "ana1": ["analyst"], "lead1": ["lead"]}[username]
+
+
+async def test_no_session(console) -> None:  # type: ignore[no-untyped-def]
+    assert (await console.get("/helpdesk/api/insights")).status == 401
+    r = await console.get("/helpdesk/insights", allow_redirects=False)
+    assert r.status == 302 and r.headers["Location"] == "/helpdesk"
+
+
+async def test_an_agent_is_refused(console) -> None:  # type: ignore[no-untyped-def]
+    await login(console, "agent1")
+    assert (await console.get("/helpdesk/insights")).status == 403
+    assert (await console.get("/helpdesk/api/insights?since=7d")).status == 403
+    assert (await console.get("/helpdesk/api/me")).status == 200  # the rest of the console is still theirs
+
+
+@pytest.mark.parametrize("who", ["ana1", "lead1"])
+async def test_analyst_and_lead_see_the_figures(console, who: str) -> None:  # type: ignore[no-untyped-def]
+    await login(console, who)
+    page = await console.get("/helpdesk/insights")
+    assert page.status == 200 and "script-src" not in page.headers["Content-Security-Policy"]
+    body = await page.text()
+    for src in ("/helpdesk/insights/chart.umd.min.js", "/helpdesk/insights/insights.js",
+                "/helpdesk/insights/insights-page.js"):
+        assert src in body
+        script = await console.get(src)
+        assert script.status == 200 and "javascript" in script.headers["Content-Type"]
+    r = await console.get("/helpdesk/api/insights", params={"start": "2026-11-01", "end": "2026-11-30"})
+    assert r.status == 200
+    report = await r.json()
+    for key in ("conversations", "user_turns", "containment", "fallbacks", "not_covered", "handoffs",
+                "eligibility", "funds", "measures", "reply_time_ms"):
+        assert report[key] == EXPECTED[key], key
+    assert [set(c["examples"]) for c in report["unanswered"]] == EXPECTED["clusters"]
+    assert SECRET_SESSION not in await r.text() and "13812345678" not in await r.text()
+    assert report["helpdesk"]["total"] == 0
+    empty = await (await console.get("/helpdesk/api/insights", params={"since": "1h"})).json()
+    assert empty["conversations"] == 0
+
+
+async def test_bad_periods(console) -> None:  # type: ignore[no-untyped-def]
+    await login(console, "lead1")
+    for params in ({"since": "soon"}, {"start": "2026-13-01"}, {"start": "2026-11-30", "end": "2026-11-01"},
+                   {"start": "2020-01-01", "end": "2026-01-01"}):
+        assert (await console.get("/helpdesk/api/insights", params=params)).status == 400, params
+    assert (await console.get("/helpdesk/insights/../console.py")).status == 404
