@@ -4,7 +4,8 @@
 * ``GET /helpdesk/insights`` — the page (no session: back to the console's login; no role: 403);
 * ``GET /helpdesk/api/insights?since=7d`` or ``?start=2026-11-01&end=2026-11-30`` (UTC days, end inclusive) —
   the report as JSON (401 without a session, 403 without the role). Reports are computed in a thread and kept for
-  30 s per period, so several open pages do not each read the tracker store.
+  30 s per period, so several open pages do not each read the tracker store;
+* ``POST /helpdesk/api/labels`` — label a cluster of the report shown, or given questions (CSRF token needed).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def _report(tracker_url: str, helpdesk_engine: Any, start: datetime, end: dateti
 
         tracker = make_engine("sqlite://")
     try:
-        return build_report(tracker, helpdesk_engine, start=start, end=end)
+        return build_report(tracker, helpdesk_engine, start=start, end=end, members=True)
     finally:
         tracker.dispose()
 
@@ -93,8 +94,6 @@ async def script(request: web.Request) -> web.FileResponse:
 
 @routes.get("/helpdesk/api/insights")
 async def api(request: web.Request) -> web.Response:
-    from bot.helpdesk.console import relay_key
-
     staff = await _insights_staff(request)
     if staff is None:
         raise web.HTTPUnauthorized(text='{"error": "login required"}', content_type="application/json")
@@ -104,17 +103,89 @@ async def api(request: web.Request) -> web.Response:
         start, end = _period(request.query)
     except ValueError as exc:
         raise web.HTTPBadRequest(text=f'{{"error": "{exc}"}}', content_type="application/json") from None
-    key = (request.query.get("since"), request.query.get("start"), request.query.get("end"))
+    report = await _cached_report(request, request.query, start, end)
+    shown = {**report, "unanswered": [{k: v for k, v in c.items() if k != "members"} for c in report["unanswered"]]}
+    shown["label_choices"] = {"intents": sorted(await asyncio.to_thread(_intents))}
+    return web.json_response(shown)
+
+
+async def _cached_report(request: web.Request, query: Any, start: datetime, end: datetime) -> dict[str, Any]:
+    from bot.helpdesk.console import relay_key
+
+    key = (query.get("since"), query.get("start"), query.get("end"))
     cache = request.app[cache_key]
     hit = cache.get(key)
     if hit and time.monotonic() - hit[0] < CACHE_S:
-        return web.json_response(hit[1])
+        return hit[1]
     report = await asyncio.to_thread(_report, request.app[tracker_url_key],
                                      request.app[relay_key].service.engine, start, end)
     if len(cache) > 64:
         cache.clear()
     cache[key] = (time.monotonic(), report)
-    return web.json_response(report)
+    return report
+
+
+def _intents() -> set[str]:
+    from bot.insights.labels import NOT_TRAINABLE, domain_intents
+    from bot.settings import PROJECT_DIR
+
+    return domain_intents(PROJECT_DIR / "domain.yml") - NOT_TRAINABLE
+
+
+_sections: set[str] | None = None
+
+
+def _section_ids() -> set[str] | None:
+    """The corpus's section ids (read once), or None when the corpus cannot be read here."""
+    global _sections
+    if _sections is None:
+        try:
+            from bot.knowledge.corpus import load_corpus
+            from bot.settings import Settings
+
+            _sections = {s.id for c in load_corpus(Path(Settings.from_env().corpus_dir)).documents
+                         for s in c.doc.sections}
+        except Exception:  # noqa: BLE001 - then sections are not checked
+            return None
+    return _sections
+
+
+@routes.post("/helpdesk/api/labels")
+async def label(request: web.Request) -> web.Response:
+    """Label a cluster of the report (``cluster``: its number from 1, with the period of the report shown) or
+    ``texts``: ``{"intent": …}``, ``{"section": …}`` or ``{"out_of_scope": true}``. Analysts and leads only."""
+    from bot.helpdesk.console import _body, _json_error, _staff, relay_key
+    from bot.insights.labels import add_labels
+
+    staff = await _staff(request, write=True)  # a session and its CSRF token
+    if not staff.sees_insights:
+        raise _json_error(web.HTTPForbidden, "an analyst or lead role is needed")
+    data = await _body(request)
+    texts = data.get("texts") or []
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or len(texts) > 500:
+        raise _json_error(web.HTTPBadRequest, "texts: a list of strings")
+    if data.get("cluster") is not None:
+        period = {k: str(data[k]) for k in ("since", "start", "end") if data.get(k)}
+        try:
+            start, end = _period(period)
+            number = int(data["cluster"])
+        except (ValueError, TypeError):
+            raise _json_error(web.HTTPBadRequest, "bad period or cluster") from None
+        clusters = (await _cached_report(request, period, start, end))["unanswered"]
+        if not 1 <= number <= len(clusters):
+            raise _json_error(web.HTTPNotFound, "no such cluster")
+        texts = [*texts, *clusters[number - 1]["members"]]
+    intent, section = data.get("intent") or None, data.get("section") or None
+    if not all(v is None or isinstance(v, str) for v in (intent, section)):
+        raise _json_error(web.HTTPBadRequest, "intent and section are strings")
+    try:
+        made = await asyncio.to_thread(
+            add_labels, request.app[relay_key].service.engine, texts, intent=intent, section_id=section,
+            out_of_scope=data.get("out_of_scope") is True, staff_id=staff.id, intents=_intents(),
+            sections=await asyncio.to_thread(_section_ids) if section else None)
+    except ValueError as exc:
+        raise _json_error(web.HTTPBadRequest, str(exc).replace('"', "'")) from None
+    return web.json_response({"labelled": len(made)})
 
 
 def setup_insights(app: web.Application, tracker_store_url: str | None) -> None:

@@ -86,6 +86,10 @@ def test_lead_sees_the_charts(browser, gateway: str) -> None:  # type: ignore[no
             assert page.evaluate("id => !!window.Chart.getChart(id)", chart_id), chart_id
         assert "138****5678" in page.inner_text("section.unanswered")
         screenshot(page, "insights-console")
+        page.fill("#label-cluster", "3")  # 今天/明天天气怎么样
+        page.select_option("#label-kind", "out_of_scope")
+        page.click("#label-form button[type=submit]")
+        page.wait_for_selector("#label-status:has-text('已标注 2 个问题')")
     finally:
         context.close()
     assert not problems, problems

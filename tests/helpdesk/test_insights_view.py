@@ -85,3 +85,36 @@ async def test_bad_periods(console) -> None:  # type: ignore[no-untyped-def]
                    {"start": "2020-01-01", "end": "2026-01-01"}):
         assert (await console.get("/helpdesk/api/insights", params=params)).status == 400, params
     assert (await console.get("/helpdesk/insights/../console.py")).status == 404
+
+
+async def test_label_a_cluster_or_questions(console, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from bot.insights.labels import list_labels
+
+    await login(console, "agent1")
+    csrf = (await (await console.get("/helpdesk/api/me")).json())["csrf"]
+    denied = await console.post("/helpdesk/api/labels", json={"texts": ["x"], "out_of_scope": True},
+                                headers={"X-CSRF-Token": csrf})
+    assert denied.status == 403
+    await console.post("/helpdesk/api/logout", headers={"X-CSRF-Token": csrf})
+    await login(console, "ana1")
+    csrf = (await (await console.get("/helpdesk/api/me")).json())["csrf"]
+    period = {"start": "2026-11-01", "end": "2026-11-30"}
+    shown = await (await console.get("/helpdesk/api/insights", params=period)).json()
+    assert "members" not in shown["unanswered"][0] and "ask_unstated" in shown["label_choices"]["intents"]
+    assert (await console.post("/helpdesk/api/labels", json={"cluster": 1, **period, "intent": "ask_unstated"})
+            ).status == 403  # no CSRF token
+    r = await console.post("/helpdesk/api/labels", json={"cluster": 1, **period, "intent": "ask_unstated"},
+                           headers={"X-CSRF-Token": csrf})
+    assert r.status == 200 and (await r.json()) == {"labelled": 3}
+    r = await console.post("/helpdesk/api/labels", json={"texts": ["电话13812345678 能补多少"], "out_of_scope": True},
+                           headers={"X-CSRF-Token": csrf})
+    assert r.status == 200
+    for bad in ({"cluster": 99, **period, "out_of_scope": True}, {"texts": ["x"], "intent": "nope"},
+                {"texts": ["x"]}, {"texts": "x", "out_of_scope": True}, {"texts": ["x"], "section": "zgc-2022/无"}):
+        assert (await console.post("/helpdesk/api/labels", json=bad, headers={"X-CSRF-Token": csrf})).status in (
+            400, 404), bad
+    engine = make_engine(f"sqlite:///{tmp_path / 'helpdesk.db'}")
+    labels = {lab.text: lab for lab in list_labels(engine)}
+    engine.dispose()
+    assert set(labels) == {"最高能补贴多少钱", "补贴金额最高多少钱", "最高补贴多少钱呀", "电话138****5678 能补多少"}
+    assert labels["最高能补贴多少钱"].intent == "ask_unstated" and labels["最高能补贴多少钱"].staff_id is not None
