@@ -67,16 +67,32 @@ def channel_of(conversation_id: str, metadata_channel: str | None = None) -> str
     return "other"
 
 
-@dataclass
 class _Turn:
-    text: str
-    timestamp: float
-    intent: str | None
-    payload: bool  # a button payload (/intent), not typed words
-    fallback: bool = False
-    not_covered: bool = False
-    handoff: bool = False
-    replied: bool = False
+    """A user message and what followed it. Its JSON is parsed only when its words are needed (most never are)."""
+
+    __slots__ = ("raw", "timestamp", "intent", "fallback", "not_covered", "handoff", "replied", "_event")
+
+    def __init__(self, raw: str | None, timestamp: float, intent: str | None) -> None:
+        self.raw, self.timestamp, self.intent = raw, timestamp, intent
+        self.fallback = intent == FALLBACK_INTENT
+        self.replied = intent == HANDED_OFF_INTENT  # relayed to staff: not a bot turn
+        self.not_covered = self.handoff = False
+        self._event: dict[str, Any] | None = None
+
+    @property
+    def event(self) -> dict[str, Any]:
+        if self._event is None:
+            self._event = _json(self.raw)
+        return self._event
+
+    @property
+    def text(self) -> str:
+        meta = self.event.get("metadata") or {}
+        return str(meta["display"] if isinstance(meta.get("display"), str) else self.event.get("text") or "")
+
+    @property
+    def payload(self) -> bool:  # a button payload (/intent), not typed words
+        return str(self.event.get("text") or "").startswith("/")
 
 
 @dataclass
@@ -104,7 +120,9 @@ class Figures:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("handoffs", "verdicts", "funds_recommended", "funds_asked", "measures_recommended",
                      "measures_asked"):
-            getattr(self, name).update(getattr(other, name))
+            counts = getattr(other, name)
+            if counts:
+                getattr(self, name).update(counts)
         self.reply_times.extend(other.reply_times)
 
     def as_dict(self) -> dict[str, Any]:
@@ -150,47 +168,61 @@ def _value_items(value: Any) -> Iterable[str]:
     return [str(value)]
 
 
-class _Conversation:
-    """Folds the events of one conversation, in order, into its figures and unanswered questions."""
+#: a bot event needs parsing only when one of these is in its JSON (else: a plain reply, covered)
+_BOT_NEEDLES = ('"custom": {', '"sender": "', *NOT_COVERED_MARKERS,
+                *(json.dumps(m)[1:-1] for m in NOT_COVERED_MARKERS))
 
-    def __init__(self, sender_id: str) -> None:
+
+class _Conversation:
+    """Folds the events of one conversation, in order, into its channel's figures and its unanswered questions.
+
+    A conversation whose id names its channel counts straight into that channel's figures; one whose channel is in
+    its messages' metadata counts into figures of its own, added to the channel's at the end."""
+
+    def __init__(self, sender_id: str, channels: dict[str, Figures]) -> None:
         self.sender_id = sender_id
+        self.channel = channel_of(sender_id)
+        self.own = self.channel == "other"  # decided by metadata, once the messages are read
+        self.figures = Figures() if self.own else channels.setdefault(self.channel, Figures())
+        self.channels = channels
         self.meta_channel: str | None = None
         self.turns: list[_Turn] = []
-        self.figures = Figures()
         self.handoff = False
         self.fallback = False
 
     def event(self, type_name: str, timestamp: float, intent: str | None, action: str | None,
               data: str | None) -> None:
+        f = self.figures
         if type_name == "user":
-            event = _json(data)
-            meta = event.get("metadata") or {}
-            if self.meta_channel is None and isinstance(meta.get("channel"), str):
-                self.meta_channel = meta["channel"]
-            text = meta.get("display") if isinstance(meta.get("display"), str) else event.get("text") or ""
-            self.figures.user_turns += 1
-            intent = intent or ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            turn = _Turn(str(text), timestamp, intent, str(event.get("text") or "").startswith("/"))
-            if intent == FALLBACK_INTENT:
-                turn.fallback = True
-            if intent == HANDED_OFF_INTENT:
-                turn.replied = True  # staff answer it; not a bot turn
+            turn = _Turn(data, timestamp, intent)
+            if turn.intent is None:
+                turn.intent = ((turn.event.get("parse_data") or {}).get("intent") or {}).get("name")
+                turn.fallback, turn.replied = turn.intent == FALLBACK_INTENT, turn.intent == HANDED_OFF_INTENT
+            if self.own and self.meta_channel is None:
+                meta = turn.event.get("metadata") or {}
+                if isinstance(meta.get("channel"), str):
+                    self.meta_channel = meta["channel"]
+            f.user_turns += 1
             self.turns.append(turn)
         elif type_name == "action":
             if action == FALLBACK_ACTION and self.turns:
                 self.turns[-1].fallback = True
         elif type_name == "active_loop":
-            if action == ELIGIBILITY_FORM or (_json(data).get("name") == ELIGIBILITY_FORM):
-                self.figures.eligibility_started += 1
+            if (action or _json(data).get("name")) == ELIGIBILITY_FORM:
+                f.eligibility_started += 1
         elif type_name == "bot":
+            turn = self.turns[-1] if self.turns else None
+            if not data or not any(n in data for n in _BOT_NEEDLES):  # a plain reply: no JSON to read
+                if turn is not None and not turn.replied:
+                    turn.replied = True
+                    f.reply_times.append(max(0.0, timestamp - turn.timestamp))
+                return
             event = _json(data)
             meta = event.get("metadata") or {}
             custom = (event.get("data") or {}).get("custom") or {}
             text = str(event.get("text") or "")
-            turn = self.turns[-1] if self.turns else None
             if isinstance(custom, dict) and custom.get("type") == "handoff":
-                self.figures.handoffs[str(custom.get("reason") or "user_request")] += 1
+                f.handoffs[str(custom.get("reason") or "user_request")] += 1
                 self.handoff = True
                 if turn:
                     turn.handoff = True
@@ -199,54 +231,60 @@ class _Conversation:
             if turn is not None:
                 if not turn.replied:
                     turn.replied = True
-                    self.figures.reply_times.append(max(0.0, timestamp - turn.timestamp))
+                    f.reply_times.append(max(0.0, timestamp - turn.timestamp))
                 if any(m in text for m in NOT_COVERED_MARKERS):
                     turn.not_covered = True
         elif type_name == "slot":
+            if action is not None and action not in SLOTS:  # Rasa keeps a slot event's name in action_name
+                return
             event = _json(data)
             name, value = event.get("name"), event.get("value")
             if name == "eligibility_verdict":
                 if isinstance(value, dict) and value.get("outcome"):
-                    self.figures.eligibility_finished += 1
-                    self.figures.verdicts[str(value["outcome"])] += 1
+                    f.eligibility_finished += 1
+                    f.verdicts[str(value["outcome"])] += 1
             elif name == "suggested_fund":
-                self.figures.funds_recommended.update(_value_items(value))
+                f.funds_recommended.update(_value_items(value))
             elif name == "fund":
-                self.figures.funds_asked.update(_value_items(value))
+                f.funds_asked.update(_value_items(value))
             elif name == "suggested_measures":
-                self.figures.measures_recommended.update(_value_items(value))
+                f.measures_recommended.update(_value_items(value))
             elif name == "measure":
-                self.figures.measures_asked.update(_value_items(value))
+                f.measures_asked.update(_value_items(value))
 
-    def finish(self) -> tuple[str, Figures, list[Unanswered]]:
-        channel = channel_of(self.sender_id, self.meta_channel)
+    def finish(self) -> list[Unanswered]:
         f = self.figures
+        channel = channel_of(self.sender_id, self.meta_channel)
         unanswered: list[Unanswered] = []
         seen: set[int] = set()
 
         def question(index: int, why: str) -> None:
             # the user's own words: a button payload or the request for a person is not the question
-            while index >= 0 and (self.turns[index].payload or self.turns[index].intent in (
-                    HANDOFF_INTENT, HANDED_OFF_INTENT) or not self.turns[index].text.strip()):
+            while index >= 0 and (self.turns[index].intent in (HANDOFF_INTENT, HANDED_OFF_INTENT)
+                                  or self.turns[index].payload or not self.turns[index].text.strip()):
                 index -= 1
             if index >= 0 and index not in seen:
                 seen.add(index)
                 unanswered.append(Unanswered(mask_personal_data(self.turns[index].text.strip()), channel, why))
 
         for i, turn in enumerate(self.turns):
-            f.fallbacks += turn.fallback
-            f.not_covered += turn.not_covered
             if turn.fallback:
+                f.fallbacks += 1
                 self.fallback = True
+            if turn.not_covered:
+                f.not_covered += 1
+            if turn.fallback:
                 question(i, "fallback")
             elif turn.not_covered:
                 question(i, "not_covered")
             elif turn.handoff:
                 question(i, "handoff")
         if self.turns:
-            f.conversations = 1
-            f.contained = int(not (self.handoff or self.fallback))
-        return channel, f, unanswered
+            f.conversations += 1
+            f.contained += int(not (self.handoff or self.fallback))
+        if self.own and (self.turns or f.handoffs):
+            self.channels.setdefault(channel, Figures()).add(f)
+        return unanswered
 
 
 def _json(data: str | None) -> dict[str, Any]:
@@ -259,14 +297,16 @@ def _json(data: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-NEEDS_DATA = ("user", "bot", "slot", "active_loop")
+NEEDS_DATA = ("user", "bot", "active_loop")  # and the slots read (SLOTS)
 
 
 def _rows(engine: Engine, start: float, end: float, batch: int = 5000) -> Iterator[tuple]:
     """The period's events in conversation order; ``data`` only for the types that are read."""
     from sqlalchemy import case
 
-    data = case((EVENTS.c.type_name.in_(NEEDS_DATA), EVENTS.c.data), else_=None)
+    needed = EVENTS.c.type_name.in_(NEEDS_DATA) | ((EVENTS.c.type_name == "slot") & (
+        EVENTS.c.action_name.in_(SLOTS) | EVENTS.c.action_name.is_(None)))
+    data = case((needed, EVENTS.c.data), else_=None)
     stmt = (select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.intent_name,
                    EVENTS.c.action_name, data)
             .where(EVENTS.c.timestamp >= start, EVENTS.c.timestamp < end)
@@ -289,27 +329,24 @@ class TrackerFigures:
 
 
 def read_tracker(engine: Engine, start: datetime, end: datetime) -> TrackerFigures:
-    total, channels, unanswered = Figures(), {}, []
+    channels: dict[str, Figures] = {}
+    unanswered: list[Unanswered] = []
+    total = Figures()
     if not inspect(engine).has_table("events"):
         return TrackerFigures(total, channels, unanswered)
     current: _Conversation | None = None
-
-    def close(conv: _Conversation) -> None:
-        channel, figures, questions = conv.finish()
-        if not figures.conversations:
-            return
-        channels.setdefault(channel, Figures()).add(figures)
-        total.add(figures)
-        unanswered.extend(questions)
-
     for sender_id, type_name, timestamp, intent, action, data in _rows(engine, start.timestamp(), end.timestamp()):
         if current is None or current.sender_id != sender_id:
             if current is not None:
-                close(current)
-            current = _Conversation(sender_id)
+                unanswered.extend(current.finish())
+            current = _Conversation(sender_id, channels)
         current.event(type_name, float(timestamp or 0), intent, action, data)
     if current is not None:
-        close(current)
+        unanswered.extend(current.finish())
+    for name in [n for n, f in channels.items() if not f.conversations]:
+        del channels[name]  # events of the period, but no user message in it
+    for figures in channels.values():
+        total.add(figures)
     return TrackerFigures(total, channels, unanswered)
 
 
