@@ -45,7 +45,10 @@ ELIGIBILITY_FORM = "eligibility_form"
 #: what the bot says when the document does not cover a question (actions/facts.py, policy_search.py, domain.yml)
 NOT_COVERED_MARKERS = ("没有涉及", "超出了我的范围", "文件里没有找到能直接回答")
 NOT_A_REPLY = ("staff", "system")  # bot events written by the gateway or the helpdesk, not by Rasa
-SLOTS = ("fund", "measure", "suggested_fund", "suggested_measures", "eligibility_verdict")
+#: the bot's actions set ``unanswered_question`` when they could not answer (the document is silent, out of scope,
+#: nothing found); the fallback sets it too, but a fallback is counted as one
+UNANSWERED_SLOT = "unanswered_question"
+SLOTS = ("fund", "measure", "suggested_fund", "suggested_measures", "eligibility_verdict", UNANSWERED_SLOT)
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 
 
@@ -251,6 +254,8 @@ class _Conversation:
                 f.measures_recommended.update(_value_items(value))
             elif name == "measure":
                 f.measures_asked.update(_value_items(value))
+            elif name == UNANSWERED_SLOT and value and self.turns and not self.turns[-1].fallback:
+                self.turns[-1].not_covered = True
 
     def finish(self) -> list[Unanswered]:
         f = self.figures

@@ -69,7 +69,8 @@ def conversations() -> dict[str, list[dict[str, Any]]]:
                      _slot(t + 1.05, "suggested_measures", [5, 6, 7]), _bot(t + 1.1, "推荐【科技金融】第5—7条"),
                      _action(t + 1.1, "action_listen"),
                      _user(t + 10, "第5条讲的什么", "ask_measure"), _slot(t + 10.1, "measure", "5"),
-                     _bot(t + 10.3, "第五条……"), _action(t + 10.3, "action_listen")],
+                     _bot(t + 10.3, "第五条……文件没有写明执行到哪一年"),  # an answer: no unanswered_question
+                     _action(t + 10.3, "action_listen")],
         # contained: an eligibility check started and finished
         "web:bbbb": [*_start(t), _user(t + 2, "我们能申请吗", "check_eligibility"),
                      _action(t + 2.1, "eligibility_form"), _loop(t + 2.1, "eligibility_form"),
@@ -102,7 +103,10 @@ def conversations() -> dict[str, list[dict[str, Any]]]:
                      _user(t + 7, "上海有什么政策", "ask_policy"), _action(t + 7.1, "action_request_handoff"),
                      _bot(t + 7.3, "好的，已为您转人工", {"type": "handoff", "reason": "user_request", "summary": {}})],
         "web:ffff": [*_start(t), _user(t + 8, "补贴金额最高多少钱", "ask_unstated"), _bot(t + 8.4, NOT_IN_DOC),
-                     _user(t + 9, "最高补贴多少钱呀", "ask_unstated"), _bot(t + 9.2, NOT_IN_DOC)],
+                     # the document is silent (actions/unstated.py): no marker words, the slot says it
+                     _user(t + 9, "最高补贴多少钱呀", "ask_unstated"), _action(t + 9.1, "action_answer_unstated"),
+                     _bot(t + 9.2, "京科发〔2022〕4号没有写明补贴金额。以申报指南为准"),
+                     _slot(t + 9.2, "unanswered_question", "最高补贴多少钱呀"), _action(t + 9.2, "action_listen")],
         # outside a 7-day period
         "web:old0": [*_start(old), _user(old + 1, "很久以前的问题没答上", "nlu_fallback"),
                      _action(old + 1.1, "action_fallback"), _bot(old + 1.2, NO_ANSWER)],
