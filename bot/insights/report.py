@@ -377,9 +377,39 @@ def read_helpdesk(engine: Engine, start: datetime, end: datetime) -> dict[str, A
     return out
 
 
+def fund_names(corpus_dir: Any = None) -> dict[str, str]:
+    """Fund code → short name (the slots hold codes such as ``finance``), from the corpus's knowledge.yml files;
+    empty when the corpus cannot be read."""
+    from pathlib import Path
+
+    import yaml
+
+    try:
+        from bot.settings import Settings
+
+        folder = Path(corpus_dir or Settings.from_env().corpus_dir)
+        names: dict[str, str] = {}
+        for path in sorted(folder.glob("*/knowledge.yml")):
+            for fund in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("funds") or []:
+                if isinstance(fund, dict) and fund.get("code") and fund.get("short_name"):
+                    names[str(fund["code"])] = str(fund["short_name"])
+        return names
+    except Exception:  # noqa: BLE001 - codes are shown instead
+        return {}
+
+
+def _named(figures: dict[str, Any], names: dict[str, str]) -> None:
+    for key in ("recommended", "asked"):
+        counts: Counter = Counter()
+        for code, n in figures["funds"][key].items():
+            counts[names.get(code, code)] += n
+        figures["funds"][key] = _sorted(counts)
+
+
 def build_report(tracker_engine: Engine, helpdesk_engine: Engine | None, *, since: timedelta | None = None,
                  start: datetime | None = None, end: datetime | None = None, tokenizer: Any = None,
-                 max_clusters: int = 30, members: bool = False) -> dict[str, Any]:
+                 max_clusters: int = 30, members: bool = False,
+                 funds: dict[str, str] | None = None) -> dict[str, Any]:
     """The whole report as one JSON-ready object (see docs/insights.md for the keys)."""
     from bot.insights.clusters import cluster_questions
 
@@ -389,6 +419,9 @@ def build_report(tracker_engine: Engine, helpdesk_engine: Engine | None, *, sinc
     report: dict[str, Any] = {"period": {"start": start.isoformat(), "end": end.isoformat()}}
     report.update(tracker.total.as_dict())
     report["channels"] = {name: tracker.channels[name].as_dict() for name in sorted(tracker.channels)}
+    names = fund_names() if funds is None else funds
+    for figures in (report, *report["channels"].values()):
+        _named(figures, names)
     report["helpdesk"] = read_helpdesk(helpdesk_engine, start, end) if helpdesk_engine is not None else None
     clusters = cluster_questions(tracker.unanswered, tokenizer=tokenizer)
     report["unanswered_total"] = len(tracker.unanswered)

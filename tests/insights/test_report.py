@@ -127,3 +127,15 @@ def test_cli_json_text_and_html(tmp_path: Path, tracker_url: str) -> None:
     html = page.read_text(encoding="utf-8")
     assert "Chart.js v4" in html and "<script src" not in html and SECRET_SESSION not in html
     assert run("--since", "soon").returncode == 2
+
+
+def test_fund_codes_are_named(tracker_url: str) -> None:
+    from bot.insights.report import fund_names
+
+    assert fund_names()["finance"] == "科技金融"
+    engine = make_engine(tracker_url)
+    try:
+        renamed = build_report(engine, None, since=timedelta(days=7), end=NOW, funds={"科技金融": "金融"})
+    finally:
+        engine.dispose()
+    assert renamed["funds"]["asked"] == {"金融": 1} and renamed["channels"]["web"]["funds"]["recommended"] == {"金融": 1}
