@@ -49,7 +49,8 @@ NOT_A_REPLY = ("staff", "system")  # bot events written by the gateway or the he
 #: nothing found); the fallback sets it too, but a fallback is counted as one
 UNANSWERED_SLOT = "unanswered_question"
 SLOTS = ("fund", "measure", "suggested_fund", "suggested_measures", "eligibility_verdict", UNANSWERED_SLOT)
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_DURATION = re.compile(r"^\s*([0-9]{1,12})\s*([mhdw])\s*$")
+MAX_SPAN = timedelta(days=3660)  # ten years: enough for any retention
 
 
 def parse_since(text: str) -> timedelta:
@@ -58,7 +59,13 @@ def parse_since(text: str) -> timedelta:
     if not m or int(m.group(1)) < 1:
         raise ValueError(f"period {text!r}: expected like 7d, 24h, 30m or 2w")
     unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
-    return timedelta(**{unit: int(m.group(1))})
+    try:
+        span = timedelta(**{unit: int(m.group(1))})
+    except OverflowError:
+        span = timedelta.max
+    if span > MAX_SPAN:
+        raise ValueError(f"period {text!r}: at most {MAX_SPAN.days} days")
+    return span
 
 
 def channel_of(conversation_id: str, metadata_channel: str | None = None) -> str:

@@ -118,3 +118,20 @@ async def test_label_a_cluster_or_questions(console, tmp_path: Path) -> None:  #
     engine.dispose()
     assert set(labels) == {"最高能补贴多少钱", "补贴金额最高多少钱", "最高补贴多少钱呀", "电话138****5678 能补多少"}
     assert labels["最高能补贴多少钱"].intent == "ask_unstated" and labels["最高能补贴多少钱"].staff_id is not None
+
+
+async def test_odd_inputs_are_refused_not_errors(console) -> None:  # type: ignore[no-untyped-def]
+    await login(console, "lead1")
+    csrf = (await (await console.get("/helpdesk/api/me")).json())["csrf"]
+    for params in ({"since": "99999999999d"}, {"since": "999999999w"}, {"since": "١d"}, {"since": "7d\x00"},
+                   {"start": "0001-01-01"}, {"start": "9999-12-31"}, {"end": "2026-01-01"}, {"since": "x" * 5000}):
+        r = await console.get("/helpdesk/api/insights", params=params)
+        assert r.status in (200, 400), (params, r.status)
+    for body in ({"cluster": "1e309", "out_of_scope": True}, {"cluster": [1], "out_of_scope": True},
+                 {"texts": ["a" * 100_000], "out_of_scope": True}, {"texts": [None]}, {"texts": ["x"], "intent": ["a"]},
+                 {"texts": ["x"], "out_of_scope": "yes"}, {"cluster": 1, "since": "9999999999999d", "out_of_scope": True}):
+        r = await console.post("/helpdesk/api/labels", json=body, headers={"X-CSRF-Token": csrf})
+        assert r.status in (200, 400, 404, 413), (body, r.status)
+    r = await console.post("/helpdesk/api/labels", data="[1", headers={"X-CSRF-Token": csrf,
+                                                                       "Content-Type": "application/json"})
+    assert r.status == 400

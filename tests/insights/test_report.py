@@ -87,7 +87,7 @@ def test_period_excludes_older_conversations(tracker_url: str) -> None:
 def test_parse_since() -> None:
     assert parse_since("7d") == timedelta(days=7) and parse_since("24h") == timedelta(hours=24)
     assert parse_since("2w") == timedelta(weeks=2) and parse_since("30m") == timedelta(minutes=30)
-    for bad in ("", "7", "0d", "-1d", "7y"):
+    for bad in ("", "7", "0d", "-1d", "7y", "١d", "3661d", "99999999999w"):
         with pytest.raises(ValueError):
             parse_since(bad)
 
