@@ -14,7 +14,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup browser ingest check train run run-scaled load load-faults shell validate test bench clean
+.PHONY: help setup browser ingest check train run run-scaled load load-faults shell validate test bench bench-insights report clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,12 @@ bench: ingest train ## print search, conversation (held-out test part), NLU and 
 	@$(PY) bench/conversation_eval.py --split test
 	@$(PY) bench/nlu_eval.py
 	@$(PY) bench/servers.py
+
+bench-insights: setup ## the insights report over 100,000 synthetic conversations in PostgreSQL (goal < 30 s)
+	@$(PY) bench/insights_report.py
+
+report: setup ## insights over the last 7 days, as text (python -m bot report --help for --json/--html)
+	@$(PY) -m bot report
 
 clean: ## remove generated files (store, models, caches); keeps .venv
 	rm -rf var models/*.tar.gz .pytest_cache results .rasa

@@ -256,18 +256,35 @@ def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
             return 2
     service = HelpdeskService.from_url(settings.helpdesk_database_url or settings.database_url)
     try:
-        staff = service.add_staff(args.name, password, args.display_name)
+        staff = service.add_staff(args.name, password, args.display_name, roles=args.role or [])
     except ValueError as exc:
         _err(str(exc))
         return 2
     finally:
         service.engine.dispose()
-    _err(f"staff account {staff.username!r} ({staff.display_name}) created")
+    _err(f"staff account {staff.username!r} ({staff.display_name}) created"
+         + (f", roles: {', '.join(sorted(staff.roles))}" if staff.roles else ""))
+    return 0
+
+
+def cmd_staff_roles(args: argparse.Namespace, settings: Settings) -> int:
+    """Set a staff account's roles (analyst, lead: the insights view); none makes it an agent."""
+    from bot.helpdesk.service import HelpdeskService
+
+    service = HelpdeskService.from_url(settings.helpdesk_database_url or settings.database_url)
+    try:
+        staff = service.set_roles(args.name, args.roles)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        service.engine.dispose()
+    _err(f"staff account {staff.username!r}: roles {', '.join(sorted(staff.roles)) or '(none: agent)'}")
     return 0
 
 
 def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
-    """Delete tracker events, closed/returned handoffs and expired staff sessions older than the retention."""
+    """Delete tracker events, closed/returned handoffs, expired staff sessions and labels older than the retention."""
     from bot.retention import prune
 
     days = settings.retention_days if args.days is None else args.days
@@ -283,7 +300,156 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
         "no events table" if t is None else f"{t.events} events ({t.conversations} whole conversations) {verb}"))
     h = report.helpdesk
     print(f"helpdesk {_safe_url(helpdesk_url)}: " + ("no helpdesk tables" if h is None else
-          f"{h.handoffs} handoffs with {h.messages} messages, {h.staff_sessions} expired staff sessions {verb}"))
+          f"{h.handoffs} handoffs with {h.messages} messages, {h.staff_sessions} expired staff sessions, "
+          f"{h.labels} labels {verb}"))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Insights over a period: figures per channel and in total, unanswered questions clustered."""
+    from bot.insights.report import build_report, parse_since
+    from bot.retention import _engine
+
+    try:
+        since = parse_since(args.since)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    tracker = _engine(settings.tracker_store_url)
+    if tracker is None:
+        _err(f"no tracker store at {_safe_url(settings.tracker_store_url)} (TRACKER_STORE_URL): nothing to report")
+        return 1
+    helpdesk = _engine(settings.helpdesk_database_url or settings.database_url)
+    try:
+        report = build_report(tracker, helpdesk, since=since)
+    finally:
+        tracker.dispose()
+        if helpdesk is not None:
+            helpdesk.dispose()
+    if args.html:
+        from bot.insights.html import render_html
+
+        Path(args.html).write_text(render_html(report), encoding="utf-8")
+        _err(f"wrote {args.html}")
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    elif not args.html:
+        from bot.insights.text import render_text
+
+        print(render_text(report))
+    return 0
+
+
+def _helpdesk_engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.db import make_engine
+
+    from bot.helpdesk.migrations import upgrade
+
+    url = settings.helpdesk_database_url or settings.database_url
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    upgrade(engine)  # the helpdesk schema at its newest (labels, roles)
+    return engine
+
+
+def cmd_label(args: argparse.Namespace, settings: Settings) -> int:
+    """Label questions (given, or a cluster of the report) with an intent, a section, or out of scope."""
+    from bot.insights.labels import add_labels, domain_intents
+    from bot.settings import PROJECT_DIR
+
+    texts = list(args.text or [])
+    if args.cluster is not None:
+        from bot.insights.report import build_report, parse_since
+        from bot.retention import _engine
+
+        tracker = _engine(settings.tracker_store_url)
+        if tracker is None:
+            _err("no tracker store (TRACKER_STORE_URL)")
+            return 1
+        try:
+            report = build_report(tracker, None, since=parse_since(args.since), members=True, max_clusters=10**6)
+        finally:
+            tracker.dispose()
+        if not 1 <= args.cluster <= len(report["unanswered"]):
+            _err(f"no cluster {args.cluster}: the report has {len(report['unanswered'])} (numbered from 1)")
+            return 2
+        texts += report["unanswered"][args.cluster - 1]["members"]
+    if not texts:
+        _err("give questions, or --cluster N")
+        return 2
+    section = args.section
+    sections: set[str] | None = None
+    try:
+        from bot.knowledge.corpus import load_corpus
+
+        docs = [c.doc for c in load_corpus(Path(settings.corpus_dir)).documents]
+        sections = {s.id for d in docs for s in d.sections}
+        if args.measure is not None:
+            found = [s.id for d in docs for s in d.measures if s.number == args.measure]
+            if not found:
+                _err(f"no measure {args.measure}")
+                return 2
+            section = found[0]
+    except Exception as exc:  # noqa: BLE001 - labels still work without the corpus at hand
+        if args.measure is not None:
+            _err(f"the corpus cannot be read to find measure {args.measure}: {exc}")
+            return 1
+    engine = _helpdesk_engine(settings)
+    try:
+        staff_id = None
+        if args.by:
+            from bot.helpdesk.models import Staff
+            from sqlalchemy import select
+
+            with engine.connect() as conn:
+                staff_id = conn.execute(select(Staff.id).where(Staff.username == args.by)).scalar()
+            if staff_id is None:
+                _err(f"no staff account {args.by!r}")
+                return 2
+        labels = add_labels(engine, texts, intent=args.intent, section_id=section, out_of_scope=args.out_of_scope,
+                            staff_id=staff_id, intents=domain_intents(PROJECT_DIR / "domain.yml"),
+                            sections=sections)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        engine.dispose()
+    _err(f"{len(labels)} question(s) labelled; `python -m bot export-labels` writes them for review")
+    return 0
+
+
+def cmd_labels(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.insights.labels import list_labels
+
+    engine = _helpdesk_engine(settings)
+    try:
+        labels = list_labels(engine)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps([lab.as_dict() for lab in labels], ensure_ascii=False, indent=2))
+        return 0
+    for lab in labels:
+        what = "out of scope" if lab.out_of_scope else " ".join(x for x in (lab.intent, lab.section_id) if x)
+        print(f"{lab.text}\t{what}")
+    return 0
+
+
+def cmd_export_labels(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the labels as Rasa NLU YAML and labelled search questions, for review in a normal commit."""
+    from bot.insights.labels import export_labels
+    from bot.settings import PROJECT_DIR
+
+    nlu = Path(args.nlu or PROJECT_DIR / "data" / "nlu" / "reviewed.yml")
+    search = Path(args.search or PROJECT_DIR / "tests" / "data" / "search_reviewed.yml")
+    engine = _helpdesk_engine(settings)
+    try:
+        result = export_labels(engine, nlu, search)
+    finally:
+        engine.dispose()
+    _err(f"wrote {nlu} ({result.nlu_examples} NLU examples) and {search} ({result.search_questions} search "
+         f"questions); review, commit, then `make train`")
     return 0
 
 
@@ -365,7 +531,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("name")
     q.add_argument("--display-name", help="shown to users, e.g. 王老师 (default: the name)")
     q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    q.add_argument("--role", action="append", choices=["analyst", "lead"],
+                   help="analyst or lead: may open /helpdesk/insights (repeatable)")
     q.set_defaults(func=cmd_staff)
+    q = staff_sub.add_parser("roles", help="set a staff account's roles (none: an agent)")
+    q.add_argument("name")
+    q.add_argument("roles", nargs="*", help="analyst, lead, or nothing (an agent)")
+    q.set_defaults(func=cmd_staff_roles)
     q = staff_sub.add_parser("disable", help="lock a staff account out and revoke its sessions")
     q.add_argument("name")
     q.set_defaults(func=cmd_staff_disable)
@@ -374,6 +546,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, help="keep this many days (default: RETENTION_DAYS, 180)")
     p.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("report", help="insights: conversations, handoffs, fallbacks, unanswered questions clustered")
+    p.add_argument("--since", default="7d", help="period before now: 7d (default), 24h, 30m, 2w")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained page with charts")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("label", help="label unanswered questions: an intent, a section/measure, or out of scope")
+    p.add_argument("text", nargs="*", help="the questions (as shown in the report)")
+    p.add_argument("--cluster", type=int, help="every question of this cluster of the report (numbered from 1)")
+    p.add_argument("--since", default="7d", help="the report's period for --cluster (default 7d)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--out-of-scope", action="store_true", help="truly out of scope")
+    what.add_argument("--intent", help="the intent it should have been (domain.yml)")
+    what.add_argument("--section", help="the section that answers it (python -m bot sections)")
+    what.add_argument("--measure", type=int, help="the measure (by number) that answers it")
+    p.add_argument("--by", help="the staff account labelling")
+    p.set_defaults(func=cmd_label)
+
+    p = sub.add_parser("labels", help="list the labels (the newest per question)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_labels)
+
+    p = sub.add_parser("export-labels", help="write labels to data/nlu/reviewed.yml and labelled search questions")
+    p.add_argument("--nlu", help="NLU YAML file (default data/nlu/reviewed.yml)")
+    p.add_argument("--search", help="search questions file (default tests/data/search_reviewed.yml)")
+    p.set_defaults(func=cmd_export_labels)
 
     p = sub.add_parser("run", help="start the action server, Rasa and the gateway; Ctrl-C stops them")
     p.add_argument("--profile", choices=["embedded", "scaled"], default="embedded",

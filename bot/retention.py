@@ -4,7 +4,9 @@
   older than the cut-off. Rasa starts a new session after 120 idle minutes (domain.yml) and rebuilds a tracker
   from its last session, so removing events that old never cuts into a conversation that is still going on.
 * the helpdesk (``HELPDESK_DATABASE_URL`` or ``DATABASE_URL``): handoffs returned or closed before the cut-off,
-  with their messages, and staff sessions that have expired. Open handoffs are kept whatever their age.
+  with their messages, staff sessions that have expired, and labels (questions users asked, labelled by staff,
+  bot/insights/labels.py) made before the cut-off — what was exported and committed stays in the repository.
+  Open handoffs are kept whatever their age.
 
 Everything is deleted in one transaction per database; ``dry_run`` counts without deleting. A database or table
 that does not exist is reported as absent and left alone (no empty SQLite file is created).
@@ -32,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from bot.db import make_engine
-from bot.helpdesk.models import CLOSED, RETURNED, Handoff, HandoffMessage, StaffSession
+from bot.helpdesk.models import CLOSED, RETURNED, Handoff, HandoffMessage, Label, StaffSession
 
 _tracker = MetaData()
 EVENTS = Table("events", _tracker, Column("id", Integer, primary_key=True), Column("sender_id", String(255)),
@@ -50,6 +52,7 @@ class HelpdeskPruned:
     handoffs: int
     messages: int
     staff_sessions: int
+    labels: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ def prune_helpdesk(engine: Engine, cutoff: datetime, now: datetime, dry_run: boo
         n_messages = _count(conn, messages)
         n_sessions = _count(conn, select(StaffSession.token_hash).where(expired)) \
             if StaffSession.__tablename__ in names else 0
+        old_labels = Label.created_at < naive_cutoff
+        n_labels = _count(conn, select(Label.id).where(old_labels)) if Label.__tablename__ in names else 0
         if not dry_run:
             for start in range(0, len(ids), 500):  # bounded IN lists
                 chunk = ids[start:start + 500]
@@ -108,7 +113,9 @@ def prune_helpdesk(engine: Engine, cutoff: datetime, now: datetime, dry_run: boo
                 conn.execute(delete(Handoff).where(Handoff.id.in_(chunk)))
             if StaffSession.__tablename__ in names:
                 conn.execute(delete(StaffSession).where(expired))
-    return HelpdeskPruned(len(ids), n_messages, n_sessions)
+            if Label.__tablename__ in names:
+                conn.execute(delete(Label).where(old_labels))
+    return HelpdeskPruned(len(ids), n_messages, n_sessions, n_labels)
 
 
 def prune(tracker_url: str, helpdesk_url: str, days: int, *, dry_run: bool = False,

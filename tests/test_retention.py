@@ -143,7 +143,7 @@ async def test_cli_prune_prints_counts_and_honours_days(  # type: ignore[no-unty
     assert main(["prune", "--days", "30"]) == 0
     out = capsys.readouterr().out
     assert "retention 30 days" in out and "12 events (1 whole conversations) deleted" in out
-    assert "2 handoffs with 4 messages, 1 expired staff sessions deleted" in out
+    assert "2 handoffs with 4 messages, 1 expired staff sessions, 0 labels deleted" in out
     assert main(["prune", "--days", "0"]) == 2
 
 

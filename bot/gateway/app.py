@@ -164,7 +164,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     mount_tencent_channels(app, settings)
     setup_rate_limits(app, settings, channel, app[tencent_channels_key])
     setup_readiness(app, settings)
-    setup_console(app, cookie_secure=settings.helpdesk_cookie_secure)
+    setup_console(app, cookie_secure=settings.helpdesk_cookie_secure, tracker_store_url=settings.tracker_store_url)
     log.info("helpdesk: staff console at /helpdesk (hours %s, timeout %ss)", settings.helpdesk_hours,
              settings.helpdesk_timeout_s)
     app.add_routes(routes)

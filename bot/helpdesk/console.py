@@ -162,7 +162,7 @@ async def login(request: web.Request) -> web.Response:
         raise _json_error(web.HTTPUnauthorized, "wrong username or password")
     limiter.succeeded(*keys)
     token, csrf = await asyncio.to_thread(relay.service.create_session, staff)
-    response = web.json_response({"staff": staff.__dict__, "csrf": csrf})
+    response = web.json_response({"staff": staff.as_dict(), "csrf": csrf})
     # Secure unless explicitly turned off for plain-HTTP local use (HELPDESK_COOKIE_SECURE=false): behind a TLS
     # proxy the request the gateway sees is plain HTTP, so request.secure would leave it off exactly there
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/helpdesk",
@@ -187,7 +187,7 @@ async def me(request: web.Request) -> web.Response:
     found = await asyncio.to_thread(relay.service.session, request.cookies.get(COOKIE))
     if found is None:
         raise _json_error(web.HTTPUnauthorized, "login required")
-    return web.json_response({"staff": found[0].__dict__, "csrf": found[1]})
+    return web.json_response({"staff": found[0].as_dict(), "csrf": found[1]})
 
 
 @routes.get("/helpdesk/api/queue")
@@ -299,8 +299,11 @@ async def hash_pool_ctx(app: web.Application):  # type: ignore[no-untyped-def]
         yield
 
 
-def setup_console(app: web.Application, cookie_secure: bool = True) -> None:
+def setup_console(app: web.Application, cookie_secure: bool = True, tracker_store_url: str | None = None) -> None:
+    from bot.helpdesk.insights_view import setup_insights
+
     app[limiter_key] = LoginLimiter()
     app[cookie_secure_key] = cookie_secure
     app.cleanup_ctx.append(hash_pool_ctx)
     app.add_routes(routes)
+    setup_insights(app, tracker_store_url)

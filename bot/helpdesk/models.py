@@ -1,7 +1,8 @@
 """Helpdesk tables: staff, their sessions, handoffs and the messages exchanged while handed off.
 
 They live in the same database as the eligibility store (``DATABASE_URL``) but in their own metadata, so
-re-ingesting the policy corpus never touches them.
+re-ingesting the policy corpus never touches them. Schema changes reach existing databases through the Alembic
+migrations in ``bot/helpdesk/migrations`` (run by ``HelpdeskService.create_schema``); a change here needs one.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, declarative_base, relationship
 
 HelpdeskBase = declarative_base()
 
 QUEUED, CLAIMED, RETURNED, CLOSED = "queued", "claimed", "returned", "closed"
+ANALYST, LEAD = "analyst", "lead"
+ROLES = (ANALYST, LEAD)
+INSIGHT_ROLES = frozenset(ROLES)
 OPEN_STATES = (QUEUED, CLAIMED)
 
 
@@ -26,6 +30,8 @@ class Staff(HelpdeskBase):
     display_name: Mapped[str] = Column(String(128), nullable=False)
     password_hash: Mapped[str] = Column(Text, nullable=False)
     created_at: Mapped[datetime] = Column(DateTime, nullable=False)
+    #: comma-separated: "analyst" (insights), "lead" (insights); none: an agent (queue and chat only)
+    roles: Mapped[str] = Column(String(200), nullable=False, default="", server_default="")
 
 
 class StaffSession(HelpdeskBase):
@@ -56,6 +62,21 @@ class Handoff(HelpdeskBase):
 
     messages: Mapped[list[HandoffMessage]] = relationship(
         "HandoffMessage", order_by="HandoffMessage.id", cascade="all, delete-orphan")
+
+
+class Label(HelpdeskBase):
+    """A staff member's judgement of a question the bot could not answer (bot/insights/labels.py): the intent it
+    should have been, the section that answers it, or truly out of scope. Exported for review, never applied."""
+
+    __tablename__ = "helpdesk_labels"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    text: Mapped[str] = Column(Text, nullable=False)  # masked (bot/masking.py) before it is stored
+    intent: Mapped[str | None] = Column(String(64))
+    section_id: Mapped[str | None] = Column(String(200))
+    out_of_scope: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    staff_id: Mapped[int | None] = Column(ForeignKey("helpdesk_staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False)
 
 
 class HandoffMessage(HelpdeskBase):

@@ -25,12 +25,19 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from bot.db import make_engine
-from bot.helpdesk.models import (CLAIMED, CLOSED, OPEN_STATES, QUEUED, RETURNED, Handoff, HandoffMessage,
-                                 HelpdeskBase, Staff, StaffSession)
+from bot.helpdesk.models import (CLAIMED, CLOSED, INSIGHT_ROLES, OPEN_STATES, QUEUED, RETURNED, ROLES, Handoff,
+                                 HandoffMessage, Staff, StaffSession)
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 SESSION_TTL = timedelta(hours=12)
 DISABLED = "!disabled"  # a password hash argon2 refuses to read: the account cannot log in
+
+
+def _check_roles(roles: tuple[str, ...] | list[str]) -> str:
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; roles: {', '.join(ROLES)}")
+    return ",".join(r for r in ROLES if r in roles)
 
 
 class HelpdeskError(Exception):
@@ -46,6 +53,23 @@ class StaffInfo:
     id: int
     username: str
     display_name: str
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def sees_insights(self) -> bool:
+        return bool(self.roles & INSIGHT_ROLES)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "display_name": self.display_name,
+                "roles": sorted(self.roles)}
+
+
+def _roles(text: str | None) -> frozenset[str]:
+    return frozenset(r for r in (text or "").split(",") if r)
+
+
+def _staff_info(row: Staff) -> StaffInfo:
+    return StaffInfo(row.id, row.username, row.display_name, _roles(row.roles))
 
 
 @dataclass(frozen=True)
@@ -138,11 +162,14 @@ class HelpdeskService:
         return service
 
     def create_schema(self) -> None:
-        """Create the tables if missing. Several gateways may start at once: one wins the race, the others
+        """Bring the tables to the newest schema with the Alembic migrations (bot/helpdesk/migrations): created
+        when missing, upgraded when older. Several gateways may start at once: one wins the race, the others
         see the tables on the next try."""
+        from bot.helpdesk.migrations import upgrade
+
         for attempt in range(5):
             try:
-                HelpdeskBase.metadata.create_all(self.engine)
+                upgrade(self.engine)
                 return
             except (IntegrityError, ProgrammingError, OperationalError):
                 if attempt == 4:
@@ -154,20 +181,32 @@ class HelpdeskService:
 
     # staff ------------------------------------------------------------------------------------
 
-    def add_staff(self, username: str, password: str, display_name: str | None = None) -> StaffInfo:
+    def add_staff(self, username: str, password: str, display_name: str | None = None,
+                  roles: tuple[str, ...] | list[str] = ()) -> StaffInfo:
         if not USERNAME.match(username):
             raise ValueError("username: 2–64 letters, digits, '_', '.', '-'")
+        roles_text = _check_roles(roles)
         if len(password) < 10:
             raise ValueError("password: at least 10 characters")
         with self._session() as s, s.begin():
             row = Staff(username=username, display_name=display_name or username,
-                        password_hash=self._hasher.hash(password), created_at=utcnow())
+                        password_hash=self._hasher.hash(password), created_at=utcnow(), roles=roles_text)
             s.add(row)
             try:
                 s.flush()
             except IntegrityError as exc:
                 raise ValueError(f"staff {username!r} already exists") from exc
-            return StaffInfo(row.id, row.username, row.display_name)
+            return _staff_info(row)
+
+    def set_roles(self, username: str, roles: tuple[str, ...] | list[str]) -> StaffInfo:
+        """Replace an account's roles (none: an agent). Its open sessions see the change on their next request."""
+        roles_text = _check_roles(roles)
+        with self._session() as s, s.begin():
+            row = s.scalars(select(Staff).where(Staff.username == username)).first()
+            if row is None:
+                raise ValueError(f"no staff account {username!r}")
+            row.roles = roles_text
+            return _staff_info(row)
 
     def authenticate(self, username: str, password: str) -> StaffInfo | None:
         with self._session() as s, s.begin():
@@ -181,7 +220,7 @@ class HelpdeskService:
                 return None
             if self._hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = self._hasher.hash(password)
-            return StaffInfo(row.id, row.username, row.display_name)
+            return _staff_info(row)
 
     def create_session(self, staff: StaffInfo) -> tuple[str, str]:
         """(cookie value, CSRF token). Only the cookie's hash is stored."""
@@ -200,7 +239,7 @@ class HelpdeskService:
             if row is None or row.expires_at < utcnow():
                 return None
             staff = s.get(Staff, row.staff_id)
-            return (StaffInfo(staff.id, staff.username, staff.display_name), row.csrf_token) if staff else None
+            return (_staff_info(staff), row.csrf_token) if staff else None
 
     def disable_staff(self, username: str) -> int:
         """Lock an account out (its password hash replaced by one nothing matches) and end its sessions; returns

@@ -17,10 +17,11 @@
   }
   function el(tag, cls, text) { var n = document.createElement(tag); if (cls) n.className = cls; if (text != null) n.textContent = String(text); return n; }
 
-  function showLogin() { $("login").hidden = false; $("app").hidden = true; $("logout").hidden = true; $("who").textContent = ""; }
+  function showLogin() { $("login").hidden = false; $("app").hidden = true; $("logout").hidden = true; $("who").textContent = ""; $("insights-link").hidden = true; }
   function showApp() {
     $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
     $("who").textContent = state.staff.display_name;
+    $("insights-link").hidden = !(state.staff.roles || []).some(function (r) { return r === "analyst" || r === "lead"; });
     loadQueue(); loadCanned(); connectWs();
   }
 
