@@ -37,6 +37,8 @@ VALID = {
 #: a question the user could not answer is asked once more, then taken as "unknown"
 MAX_ATTEMPTS = 2
 
+#: "count it as unknown": the user will not find out now — take "unknown" at once
+_SKIP = re.compile(r"按不确定|算不确定|当不确定|先不确定|就写不确定|跳过|先这样算|不管了|先按.{0,4}算")
 _DONT_KNOW = re.compile(r"不太?(确定|知道|清楚|了解)|没数|说不好|搞不清|不记得|不晓得|不懂|没概念|不好说|待确认")
 #: the user speaks of their own organisation (not of a kind of applicant in general)
 FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单位|我方|俺们|我是|我这|我家|"
@@ -44,7 +46,7 @@ FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单�
 #: which measures suit a kind of applicant
 WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|条款)|哪几条|哪(?:一)?条|适用哪|适合哪|能(?:申请|报|申报|享受|拿)(?:什么|哪些|啥)"
                             r"|(?:什么|哪些|啥)(?:措施|政策|支持)(?:适用|适合|可以|能)|对口|有(?:哪些|什么|啥)(?:措施|支持|政策)"
-                            r"|对应(?:的)?(?:条款|措施|政策)|有对应|专门的(?:条款|措施|政策|支持)|能用(?:上)?哪|用得上|(?:条款|措施)(?:吗|没|不)")
+                            r"|对应(?:的)?(?:条款|措施|政策)|有对应|能用的|能用啥|有啥能用|能享受(?:哪|什么|啥)|专门的(?:条款|措施|政策|支持)|能用(?:上)?哪|用得上|(?:条款|措施)(?:吗|没|不)")
 #: asks whether someone may apply
 ELIGIBILITY_ASK = re.compile(r"能(?:不能)?(?:申请|报|申报|参与|参加|享受)|可(?:以|不可以)?(?:申请|报|申报|参与)|有(?:没有)?资格|够格|"
                              r"符合(?:条件)?(?:吗|么|不)|算不算|属不属于|是不是支持对象|支持对象|有份|能拿|适用(?:吗|么|不)")
@@ -222,8 +224,7 @@ class ActionRouteEligibility(PolicyAction):
             events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
             return [*events, FollowupAction("action_listen")]
         named = any(facts.values()) or bool(kinds)
-        specific = bool(facts.get("registration") or facts.get("hightech"))  # facts about one organisation
-        personal = bool(FIRST_PERSON.search(text)) or specific or (not named and not GENERAL_RULE.search(text))
+        personal = bool(FIRST_PERSON.search(text)) or (not named and not GENERAL_RULE.search(text))
         if not personal:
             events = await self.general_answer(dispatcher, text, facts, kinds)
             return [*events, FollowupAction("action_listen")]
@@ -357,7 +358,7 @@ class ValidateEligibilityForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != slot:
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if text and _DONT_KNOW.search(text):
+        if text and (_DONT_KNOW.search(text) or _SKIP.search(text)):
             return {slot: UNKNOWN}
         if slot == "hightech" and intent == "affirm":
             return {slot: "certified"}
@@ -407,9 +408,9 @@ class ValidateEligibilityForm(FormValidationAction):
         return preferred(slot, [c for c in codes if c])
 
     def _unknown(self, slot: str, tracker: Tracker) -> dict[str, Any]:
-        """A first "不确定" is asked once more (the ask action says why); a second one stands."""
+        """A first "不确定" is asked once more (the ask action says why); a second one, or "按不确定算", stands."""
         attempts = attempts_of(tracker)
-        if attempts.get(slot, 0) >= MAX_ATTEMPTS - 1:
+        if attempts.get(slot, 0) >= MAX_ATTEMPTS - 1 or _SKIP.search(user_text(tracker)):
             return {slot: UNKNOWN}
         attempts[slot] = attempts.get(slot, 0) + 1
         return {slot: None, "profile_attempts": attempts}

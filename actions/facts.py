@@ -95,6 +95,13 @@ class ActionAnswerUnstated(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
+        doc = await self.call(self.store.document)
+        text = user_text(tracker)
+        if text and not doc.unstated_topic(text):  # read as "unstated", but no detail named: maybe it asks more
+            from actions.funds import reroute
+
+            if (rerouted := await reroute(self, dispatcher, tracker, domain, doc)) is not None:
+                return rerouted
         return await answer_unstated(self, dispatcher, tracker)
 
 
@@ -140,7 +147,16 @@ class ActionAnswerOutOfScope(PolicyAction):
 
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         elsewhere = any(m.value == "outside" for m in self.vocabulary.find(text, "registration")) if text else False
-        if text and not elsewhere and not self.vocabulary.other_policy_in(text) and POLICY_DOMAIN.search(text):
+        from actions.policy_search import asked_slot
+
+        if text and (slot := asked_slot(tracker)):
+            from actions.eligibility import ASKERS, TOPIC_WORDS
+
+            if any(w in text for w in TOPIC_WORDS[slot]):  # "注册地得翻营业执照" while the check asks for it
+                dispatcher.utter_message(text=await ASKERS[slot](self._store, self._vocabulary).context_answer(text))
+                return []
+        in_domain = bool(POLICY_DOMAIN.search(text)) if text else False
+        if text and not elsewhere and not self.vocabulary.other_policy_in(text) and in_domain:
             doc = await self.call(self.store.document)
             if doc.unstated_topic(text) is not None and covered((await self.call(self.store.search, text, 1))[0].score):
                 return await answer_unstated(self, dispatcher, tracker)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -18,6 +20,10 @@ def measure_button(m: MeasureInfo) -> dict[str, str]:
 
 def fund_label(f: FundInfo) -> str:
     return f"【{f.short_name}】"
+
+
+#: the user wants to apply (without naming a need): "我们学校想报"
+WANTS_TO_APPLY = re.compile(r"想(?:报|申请|申报|参与)|能(?:不能)?(?:报|申请|申报)|有资格")
 
 
 class ActionRecommendFund(PolicyAction):
@@ -39,6 +45,17 @@ class ActionRecommendFund(PolicyAction):
             return [SlotSet("need_text", need)]
         if await self.spans_funds(topics := self._topics(need)):
             return await self.several_needs(dispatcher, need, topics)
+        if not topics and WANTS_TO_APPLY.search(need) and (kinds or self.vocabulary.best(need, "subject_type")):
+            return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        events = await self.recommend(dispatcher, tracker, need)
+        facts = [m.value for m in self.vocabulary.find(need, "fact")]
+        if facts and self.latest(tracker, "topic"):  # "…有啥支持 另外钱是市里出还是区里出"
+            from actions.facts import ActionAnswerDocFact
+
+            events += await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        return events
+
+    async def recommend(self, dispatcher: CollectingDispatcher, tracker: Tracker, need: str) -> list[EventType]:
         match = await self.call(self.store.match_need, need)
         if match is None:
             hits = await self.call(self.store.search, need, 1)
@@ -121,12 +138,10 @@ class ActionHandleProfileFacts(PolicyAction):
         if self.latest(tracker, "topic"):
             events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
             return [*events, FollowupAction("action_listen")]
-        from actions.eligibility import give_verdict, profile_of, settled
+        from actions.eligibility import ActionRouteEligibility
 
-        profile = profile_of(tracker)
-        if settled(await self.call(self.store.check_eligibility, profile)):
-            return [*await give_verdict(self, dispatcher, profile), FollowupAction("action_listen")]
-        return [FollowupAction("eligibility_form")]
+        # a kind of applicant in general, or the user's own case (verdict now, or the check for what is missing)
+        return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
 
 
 async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
@@ -144,6 +159,10 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
         return []
     if ELIGIBILITY_ASK.search(text) and (kinds or action.vocabulary.best(text, "subject_type")):
         return await router.answer(dispatcher, tracker, domain)  # "国企能参与吗" read as another intent
+    if tracker.get_slot("eligibility_verdict") and any(
+            action.vocabulary.best(text, slot) for slot in ("registration", "hightech")):
+        # "等下 注册地其实不在示范区 在北京其他区": a correction after the verdict — judged again
+        return await ActionHandleProfileFacts(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
     if action.latest(tracker, "fact"):
         from actions.facts import ActionAnswerDocFact
 

@@ -50,7 +50,9 @@ class ActionSearchPolicy(PolicyAction):
         doc = await self.call(self.store.document)
         from actions.eligibility import ELIGIBILITY_ASK
 
-        if question and ELIGIBILITY_ASK.search(question):
+        corrects = bool(tracker.get_slot("eligibility_verdict")) and any(
+            self.vocabulary.best(question, slot) for slot in ("registration", "hightech")) if question else False
+        if question and (ELIGIBILITY_ASK.search(question) or corrects):
             from actions.funds import reroute
 
             if (rerouted := await reroute(self, dispatcher, tracker, domain, doc)) is not None:

@@ -44,6 +44,11 @@ async def answer_unstated(action: PolicyAction, dispatcher: CollectingDispatcher
     else:
         what = "、".join(doc.silent_on) or "支持金额和申报时间"
         nearest, cites = "", []
+        hits = await action.call(action.store.search, text, 1) if text else []
+        if hits and covered(hits[0].score):  # "后补助多久到账": the clause it is about, quoted
+            best = hits[0]
+            nearest = f"相关的规定（{best.citation}）：「{shorten(best.text, 120)}」，其中没有写这些细节。"
+            cites = [(best.citation, best.text, best.section_id)]
     where_line = ("请以主管部门的后续发文为准" if topic and topic["code"] == "end_date"
                   else f"这些由{where}和当年发布的申报指南确定，请以北京市科委、中关村管委会发布的官方申报通知为准")
     say(dispatcher, f"{doc.ref}没有写明{what}。{nearest}\n{where_line}；也可以转人工或拨打{HOTLINE}咨询。",

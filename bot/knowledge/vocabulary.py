@@ -29,7 +29,7 @@ MEASURE_PATTERN = (r"(?:第\s*(?:[0-9]{1,2}|[一二两三四五六七八九十]{
 
 #: When a message mentions several values of one entity, the more telling one wins: a certificate beats a
 #: "not high-tech" (不是国高但有中关村高新), and a definite place beats a bare district (北京非示范区).
-WEAK_VALUES = {"hightech": ("none",), "registration": ("beijing",)}
+WEAK_VALUES = {"hightech": ("none",), "registration": ("beijing",), "subject_type": ("ambiguous",)}
 
 
 def preferred(entity: str, codes: list[str]) -> str | None:
@@ -151,6 +151,9 @@ class Vocabulary:
         terms = "|".join(re.escape(w) for w, _ in self.surfaces("hightech"))
         negs = "|".join(re.escape(n) for n in self.negations)
         before = f"(?:暂时|目前|还)?(?:{negs})(?:认定|评上|拿到|通过|获得|取得|申请到|属于|是)?(?:的)?(?:{terms})"
+        # "高企和中关村高新都没有": every certificate named, then denied
+        both = f"(?:{terms})(?:资质)?(?:和|、|跟|与|或|还是)(?:{terms})(?:资质)?(?:都|也|全)(?:还)?(?:没有|没|不是|没评上)"
+        before = f"{both}|{before}"
         if not self.pending:
             return before
         after = "|".join(re.escape(p) for p in self.pending)
