@@ -237,7 +237,17 @@ def serve_actions(port: int) -> None:
     from actions.knowledge import warm_up
     from rasa_sdk import endpoint
 
-    warm_up()
+    from sqlalchemy.exc import DBAPIError
+
+    deadline = time.monotonic() + 30
+    while True:  # a database restarting as the action server starts (the fault suite does that) is waited out
+        try:
+            warm_up()
+            break
+        except DBAPIError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     endpoint.run("actions", port=port, cors_origins=None)
 
 
