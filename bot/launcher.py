@@ -239,12 +239,14 @@ def serve_actions(port: int) -> None:
 
     from sqlalchemy.exc import DBAPIError
 
+    from bot.knowledge.store import StoreNotReady
+
     deadline = time.monotonic() + 30
     while True:  # a database restarting as the action server starts (the fault suite does that) is waited out
         try:
             warm_up()
             break
-        except DBAPIError:
+        except (DBAPIError, StoreNotReady):  # StoreNotReady: also what a failed read looks like
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
