@@ -394,8 +394,17 @@ class HelpdeskService:
 
 
 def _last_opening(now: datetime, hours: WorkingHours) -> datetime:
+    """When the helpdesk last opened. Hours that run to midnight and start at midnight the next day are one
+    stretch ("mon-sun 00:00-24:00" never closes): a request made at 23:55 waits from 23:55, not from 00:00."""
     local = hours._local(now)
-    opening = datetime.combine(local.date(), hours.start, tzinfo=local.tzinfo)
+    day = local.date()
+    round_the_clock = hours.start == daytime(0, 0) and hours.end >= daytime(23, 59, 59)
+    for _ in range(7):
+        previous = day - timedelta(days=1)
+        if not (round_the_clock and previous.weekday() in hours.days):
+            break
+        day = previous
+    opening = datetime.combine(day, hours.start, tzinfo=local.tzinfo)
     return opening.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 

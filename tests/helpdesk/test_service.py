@@ -129,3 +129,17 @@ def test_timeouts_hand_back_unanswered_conversations(service, alice):
     service.add_message(h.id, "staff", "在的", staff=alice)
     assert service.timed_out(datetime.utcnow() + timedelta(minutes=5), timedelta(minutes=10), always) == []
     assert len(service.timed_out(later, timedelta(minutes=10), always)) == 1
+
+
+def test_a_request_just_before_midnight_times_out_when_the_helpdesk_never_closes(service):
+    """mon-sun 00:00-24:00: the queue wait runs across midnight (the opening at 00:00 is no new start)."""
+    from datetime import datetime as dt
+
+    always = WorkingHours.parse("mon-sun 00:00-24:00")
+    h = service.enqueue("web:midnight", "web", "user_request", {})
+    created = dt(2026, 12, 3, 15, 55)  # 23:55 in Beijing
+    later = created + timedelta(minutes=11)  # 00:06 the next day
+    from bot.helpdesk.service import _last_opening
+
+    assert _last_opening(later, always) <= created
+    del h
