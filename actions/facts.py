@@ -49,6 +49,15 @@ class ActionAnswerDocFact(PolicyAction):
     def name(self) -> str:
         return "action_answer_doc_fact"
 
+    async def header_source(self, doc: DocumentInfo, fact: str) -> tuple[str, str]:
+        """(citation, section id) of a header fact: 施行 and 废止 stand in 三（二）; 文号, issuers and date in the
+        notice that issues the measures."""
+        if fact in ("effective_date", "repealed"):
+            words = "起施行" if fact == "effective_date" else "废止"
+            section = await self.call(self.store.section_containing, words) or doc.id
+            return await self.call(self.store.section_citation, section), section
+        return doc.header_citation, doc.id
+
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
         fact = self.latest(tracker, "fact")
@@ -60,22 +69,13 @@ class ActionAnswerDocFact(PolicyAction):
             for f in several:
                 answer_text, quote = header_answer(doc, f)
                 lines.append(answer_text)
-                if f in ("effective_date", "repealed"):
-                    section = await self.call(self.store.section_containing,
-                                              "起施行" if f == "effective_date" else "废止") or doc.id
-                    cites.append((await self.call(self.store.section_citation, section), quote, section))
-                else:
-                    cites.append((doc.header_citation, quote, doc.id))
+                citation, section = await self.header_source(doc, f)
+                cites.append((citation, quote, section))
             say(dispatcher, "\n".join(lines), citations=cites, buttons=steps("funds", "need"))
             return []
         if fact in HEADER_FACTS:
             text, quote = header_answer(doc, fact)
-            if fact in ("effective_date", "repealed"):
-                words = "起施行" if fact == "effective_date" else "废止"
-                section = await self.call(self.store.section_containing, words) or doc.id
-                citation = await self.call(self.store.section_citation, section)
-            else:  # 文号, issuers and date stand in the notice that issues the measures
-                section, citation = doc.id, doc.header_citation
+            citation, section = await self.header_source(doc, fact)
             say(dispatcher, text, citations=[(citation, quote, section)], buttons=steps("funds", "need"))
             return []
         facts: dict[str, FactInfo] = await self.call(self.store.facts)

@@ -136,10 +136,9 @@ def test_a_request_just_before_midnight_times_out_when_the_helpdesk_never_closes
     from datetime import datetime as dt
 
     always = WorkingHours.parse("mon-sun 00:00-24:00")
-    h = service.enqueue("web:midnight", "web", "user_request", {})
+    service.enqueue("web:midnight", "web", "user_request", {})
     created = dt(2026, 12, 3, 15, 55)  # 23:55 in Beijing
     later = created + timedelta(minutes=11)  # 00:06 the next day
     from bot.helpdesk.service import _last_opening
 
     assert _last_opening(later, always) <= created
-    del h
