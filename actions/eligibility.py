@@ -22,6 +22,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import button, say, shorten, steps
 from actions.base import PolicyAction, user_text
 from actions.knowledge import get_store, get_vocabulary
+from actions.profile import message_facts
 from bot.knowledge.store import PolicyStore, Verdict
 from bot.knowledge.vocabulary import Vocabulary, preferred
 
@@ -43,6 +44,10 @@ _DONT_KNOW = re.compile(r"不太?(确定|知道|清楚|了解)|没数|说不好|
 #: the user speaks of their own organisation (not of a kind of applicant in general)
 FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单位|我方|俺们|我是|我这|我家|"
                           r"我(?:的)?(?:公司|单位|企业|学校|机构|院|所|厂|协会|团队)")
+#: the message states facts about the asker's own organisation ("公司注册在示范区 高企还没有", "海淀上地的国高，做工业
+#: 软件的，能报不"), not about a kind of applicant in general ("没高企资质的民营企业能报么")
+STATES_OWN = re.compile(r"注册(?:地址|地)?(?:其实|实际上?)?(?:在|是|于|为)|营业执照|执照上|总部(?:在|是)|刚(?:递|交|拿|评|申请|注册)|"
+                        r"今年|去年|已经|[，,。;；\s](?:做|搞|干)\S{1,10}的|^(?:做|搞|干)\S{1,10}的")
 #: which measures suit a kind of applicant
 WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|条款)|哪几条|哪(?:一)?条|适用哪|适合哪|能(?:申请|报|申报|享受|拿)(?:什么|哪些|啥)"
                             r"|(?:什么|哪些|啥)(?:措施|政策|支持)(?:适用|适合|可以|能)|对口|有(?:哪些|什么|啥)(?:措施|支持|政策)"
@@ -119,9 +124,20 @@ BUTTONS = {"subject_type": subject_buttons, "registration": registration_buttons
 def implied(profile: dict[str, str | None]) -> dict[str, str | None]:
     """What the facts given imply: only enterprises hold (or lack) a high-tech certificate."""
     out = dict(profile)
-    if out.get("subject_type") in (None, UNKNOWN) and out.get("hightech") in VALID["hightech"]:
+    subject, hightech = out.get("subject_type"), out.get("hightech")
+    if subject in (None, UNKNOWN) and hightech in VALID["hightech"]:
         out["subject_type"] = "enterprise"
+    elif subject == AMBIGUOUS and hightech in ("national", "zgc", "certified"):
+        out["subject_type"] = "enterprise"  # "园区运营公司，是国高": holding the certificate settles it
     return out
+
+
+def corrects_verdict(tracker: Tracker, vocabulary: Vocabulary) -> bool:
+    """A fact the verdict rests on, stated after the verdict ("等下 注册地其实不在示范区 在北京其他区")."""
+    if not tracker.get_slot("eligibility_verdict") or not user_text(tracker):
+        return False
+    facts = message_facts(tracker, vocabulary)
+    return any(facts.get(slot) for slot in ("registration", "hightech"))
 
 
 def profile_of(tracker: Tracker) -> dict[str, str | None]:
@@ -195,13 +211,9 @@ async def give_verdict(action: PolicyAction, dispatcher: CollectingDispatcher,
 
 
 def message_profile(vocabulary: Vocabulary, tracker: Tracker, text: str) -> dict[str, str | None]:
-    """The profile facts this message gives (entities first, then the words the NLU did not tag)."""
-    out: dict[str, str | None] = {}
-    for slot in PROFILE:
-        codes = [vocabulary.code(slot, str(v)) for v in tracker.get_latest_entity_values(slot)]
-        code = preferred(slot, [c for c in codes if c]) or (vocabulary.best(text, slot) if text else None)
-        out[slot] = code if code in VALID[slot] else None
-    return implied(out)
+    """The profile facts this message gives, each mention read in context (:mod:`actions.profile`)."""
+    facts = message_facts(tracker, vocabulary)
+    return implied({slot: code if code in VALID[slot] else None for slot, code in facts.items()})
 
 
 class ActionRouteEligibility(PolicyAction):
@@ -224,7 +236,8 @@ class ActionRouteEligibility(PolicyAction):
             events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
             return [*events, FollowupAction("action_listen")]
         named = any(facts.values()) or bool(kinds)
-        personal = bool(FIRST_PERSON.search(text)) or (not named and not GENERAL_RULE.search(text))
+        personal = (bool(FIRST_PERSON.search(text)) or bool(STATES_OWN.search(text)) or corrects_verdict(tracker, self.vocabulary)
+                    or (not named and not GENERAL_RULE.search(text)))
         if not personal:
             events = await self.general_answer(dispatcher, text, facts, kinds)
             return [*events, FollowupAction("action_listen")]
@@ -270,11 +283,12 @@ class ActionRouteEligibility(PolicyAction):
                  "中关村高新技术企业。符合支持条件的注册在北京市其他地区的创新主体参照执行。")
         events: list[EventType] = []
         subject = facts.get("subject_type")
+        lines: list[str] = []
         if any(v for k, v in facts.items() if k != "subject_type"):
             verdict = await self.call(self.store.check_eligibility, facts)
-            if any(c.status == "not_met" for c in verdict.conditions):
-                return await give_verdict(self, dispatcher, facts)
-        lines: list[str] = []
+            failing = [c for c in verdict.conditions if c.status == "not_met"]
+            if failing:  # the rule for that kind, not a verdict on the asker: they did not speak of themselves
+                lines.append(f"按三（一），{kind_description(facts, kinds, self.vocabulary)}不属于支持对象——不满足“{failing[0].label}”。")
         if subject == "enterprise" or (not subject and kinds and set(kinds) <= {"enterprise", "small_enterprise",
                                                                                   "leading_enterprise"}):
             lines.append("企业可以申请，但须同时满足：① 是国家高新技术企业或中关村高新技术企业；② 注册在中关村示范区范围内"
@@ -302,10 +316,23 @@ class ActionRouteEligibility(PolicyAction):
             if found:
                 lines.append("文件中点名" + "、".join(self.vocabulary.kind_name(k) for k in kinds) + "的措施："
                              + "；".join(f"第{m.number}条 {m.title}" for m, _ in found[:6]) + "。")
-        lines.append("想判断贵单位自己能不能申请，点“查一下我们能不能申请”，我只问还不知道的情况。")
+        lines.append("想判断贵单位自己是否符合，点“查一下我们能不能申请”，我只问还不知道的情况。")
         say(dispatcher, "\n".join(lines), citations=[(citation, quote, rule.section_id)],
             buttons=[button("查一下我们能不能申请", "check_eligibility"), *steps("funds")])
         return events
+
+
+def kind_description(facts: dict[str, str | None], kinds: list[str], vocabulary: Vocabulary) -> str:
+    """"注册在北京以外的高等学校", "没有高新资质的企业": the kind of applicant a general question describes."""
+    words = []
+    if facts.get("registration") == "outside":
+        words.append("注册在北京以外的")
+    if facts.get("hightech") == "none":
+        words.append("没有国家高新或中关村高新资质的")
+    subject = facts.get("subject_type")
+    name = (SUBJECT_NAMES.get(subject) if subject and subject != AMBIGUOUS
+            else "、".join(vocabulary.kind_name(k) for k in kinds) if kinds else "单位")
+    return "".join(words) + (name or "单位")
 
 
 class ValidateEligibilityForm(FormValidationAction):
@@ -351,10 +378,11 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def _from_text(self, tracker: Tracker, slot: str) -> dict[str, Any]:
         text = user_text(tracker)
+        stated = message_facts(tracker, self.vocabulary) if text else {}
+        if stated.get(slot):
+            return {} if stated[slot] == tracker.get_slot(slot) else {slot: stated[slot]}
         if list(tracker.get_latest_entity_values(slot)):
             return {}
-        if text and (found := self.vocabulary.best(text, slot)):
-            return {slot: found}
         if tracker.get_slot("requested_slot") != slot:
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -370,8 +398,7 @@ class ValidateEligibilityForm(FormValidationAction):
             return {slot: UNKNOWN}  # "not in the 示范区" does not say whether elsewhere in Beijing
         if any(tracker.get_slot(s) is not None and s in tracker.slots_to_validate() for s in PROFILE):
             return {}  # the answer gave another fact: not a failed attempt
-        if any(list(tracker.get_latest_entity_values(s)) or (text and self.vocabulary.best(text, s))
-               for s in PROFILE):
+        if any(list(tracker.get_latest_entity_values(s)) or stated.get(s) for s in PROFILE):
             return {}
         attempts = attempts_of(tracker)
         attempts[slot] = attempts.get(slot, 0) + 1
@@ -385,7 +412,7 @@ class ValidateEligibilityForm(FormValidationAction):
         if tracker.get_slot("subject_type") is None:
             hightech = tracker.get_slot("hightech")
             text = user_text(tracker)
-            if hightech in VALID["hightech"] or (text and self.vocabulary.best(text, "hightech")):
+            if hightech in VALID["hightech"] or (text and message_facts(tracker, self.vocabulary).get("hightech")):
                 return {"subject_type": "enterprise"}  # only enterprises hold (or lack) the certificate
         return self._from_text(tracker, "subject_type")
 

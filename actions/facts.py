@@ -146,6 +146,12 @@ class ActionAnswerOutOfScope(PolicyAction):
             from actions.eligibility import ActionRouteEligibility  # "个人能申请吗" read as off-topic
 
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        from actions.eligibility import corrects_verdict
+
+        if corrects_verdict(tracker, self.vocabulary):  # "等下 注册地其实不在示范区" read as off-topic
+            from actions.funds import ActionHandleProfileFacts
+
+            return await ActionHandleProfileFacts(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         elsewhere = any(m.value == "outside" for m in self.vocabulary.find(text, "registration")) if text else False
         from actions.policy_search import asked_slot
 

@@ -151,7 +151,7 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
     text = user_text(tracker)
     if not text:
         return None
-    from actions.eligibility import ELIGIBILITY_ASK, WHICH_MEASURES, ActionRouteEligibility
+    from actions.eligibility import ELIGIBILITY_ASK, WHICH_MEASURES, ActionRouteEligibility, corrects_verdict
 
     router = ActionRouteEligibility(action._store, action._vocabulary)
     if (kinds := action.vocabulary.kinds_in(text)) and WHICH_MEASURES.search(text):
@@ -159,8 +159,7 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
         return []
     if ELIGIBILITY_ASK.search(text) and (kinds or action.vocabulary.best(text, "subject_type")):
         return await router.answer(dispatcher, tracker, domain)  # "国企能参与吗" read as another intent
-    if tracker.get_slot("eligibility_verdict") and any(
-            action.vocabulary.best(text, slot) for slot in ("registration", "hightech")):
+    if corrects_verdict(tracker, action.vocabulary):
         # "等下 注册地其实不在示范区 在北京其他区": a correction after the verdict — judged again
         return await ActionHandleProfileFacts(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
     if action.latest(tracker, "fact"):

@@ -48,10 +48,9 @@ class ActionSearchPolicy(PolicyAction):
                 dispatcher.utter_message(text=await asker.context_answer(question))
                 return []
         doc = await self.call(self.store.document)
-        from actions.eligibility import ELIGIBILITY_ASK
+        from actions.eligibility import ELIGIBILITY_ASK, corrects_verdict
 
-        corrects = bool(tracker.get_slot("eligibility_verdict")) and any(
-            self.vocabulary.best(question, slot) for slot in ("registration", "hightech")) if question else False
+        corrects = corrects_verdict(tracker, self.vocabulary)
         if question and (ELIGIBILITY_ASK.search(question) or corrects):
             from actions.funds import reroute
 

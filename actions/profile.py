@@ -1,0 +1,210 @@
+"""The profile facts one message states, read in context: which of several mentions the user means.
+
+Rasa fills a slot with the *last* entity of its kind, and a message often names several: "总部在杭州 北京没有注册
+主体", "注册在河北廊坊 北京只有个研发团队", "高企和中关村高新都还没有 今年刚递的高企材料". One resolver decides, for
+the slot validation Rasa runs on every turn (``action_validate_slot_mappings``) and for the eligibility check:
+
+- a place right after a registration cue (注册在, 注册地, 营业执照上) is the registration;
+- a place the message denies being registered in (北京没有注册主体, 不在北京注册) is not;
+- a place named in a question about the 示范区 itself (示范区范围咋界定, 有名单么) states no registration;
+- a certificate applied for (刚递的高企材料, 在申请国高) or asked about as a requirement (需要是国高吗) is not held;
+- a named kind (科研院所) beats one that needs asking (事业单位, 做园区运营的), which beats a generic word (公司).
+
+Otherwise the more telling value wins (:data:`bot.knowledge.vocabulary.WEAK_VALUES`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.base import user_text
+from actions.knowledge import get_vocabulary
+from bot.knowledge.vocabulary import Vocabulary, preferred
+
+PROFILE = ("subject_type", "registration", "hightech")
+AMBIGUOUS = "ambiguous"
+
+#: what introduces the place an organisation is registered in
+REGISTRATION_CUE = re.compile(r"注册(?:地址|地)?(?:其实|实际上?|现在|目前|都|也|还|就)?(?:是|在|于|为|落在|位于)?|"
+                              r"营业执照(?:上)?(?:的)?(?:注册)?(?:地址|地)?(?:是|在|写的是?|写着)?|工商(?:注册|登记)?(?:在|是)")
+#: after a place: the organisation is not registered there ("北京没有注册主体", "北京这边没注册")
+NOT_REGISTERED_AFTER = re.compile(r"^(?:这边|那边|本地|当地)?(?:并)?(?:没有|没|无|不)(?:注册|登记|主体|法人|公司|实体)")
+#: before a place: "不在北京注册", "并非在示范区"
+NOT_REGISTERED_BEFORE = re.compile(r"(?:不在|没在|并非|不是在|没有在)$")
+#: a question about the 示范区 itself: a place named in it is not where the user is registered
+PLACE_INQUIRY = re.compile(r"界定|名单|范围(?:是|有|包括|咋|怎么|在哪|多大)|哪些(?:园区|区|地方|街道|园)|包括哪|包不包括|"
+                           r"有哪些园|哪几个(?:园|区)|怎么(?:查|确认|知道).{0,6}(?:示范区|范围)")
+#: the user stating where they are (a place question that also states it still gives the fact)
+STATES_PLACE = re.compile(r"我们在|我们是在|我司在|公司在|位于|我们.{0,4}注册")
+#: a certificate being applied for, not held: "今年刚递的高企材料", "在申请国高"
+APPLYING_BEFORE = re.compile(r"(?:正在|在|刚刚?|今年|准备|打算|计划|还在|已经)(?:申请|申报|递交?|交|提交|报|评)(?:了)?(?:的)?$")
+#: … and after it: "国高刚递了材料还没批", "高企在申请中"
+APPLYING_AFTER = re.compile(r"^(?:资质|证书|认定)?(?:的)?(?:材料)?(?:刚刚?|正在|在|已经|还在|今年)?(?:递|交|提交|申请|申报)(?!下来|到|成功|通过|好)"
+                            r"|^.{0,10}(?:还没批|没批下来|还在审|在审|审核中|没下来|没评上|还没通过|没通过)")
+#: a certificate asked about as a requirement: "需要是国高吗", "必须有高企吗"
+REQUIREMENT_BEFORE = re.compile(r"(?:需要|要求|必须|一定要|得|非得)(?:是|有|具备|先有)?$")
+#: words for "an enterprise" that say nothing more (a kind that needs asking beats them)
+GENERIC_SUBJECT = {"公司", "企业", "有限公司", "单位"}
+#: a kind that needs asking, in a self-description: "我们是做园区运营的", "大学科技园的运营公司"
+SELF_DESCRIPTION = re.compile(r"(?:是|做|搞|干|作为|属于|为)\S{0,3}$")
+ROLE_AFTER = re.compile(r"^(?:的)?(?:运营)?(?:公司|方|机构|单位|主体)")
+
+
+@dataclass(frozen=True)
+class Mention:
+    slot: str
+    code: str
+    start: int
+    end: int
+    surface: str
+
+
+def mentions(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]], slot: str) -> list[Mention]:
+    """Every mention of a profile fact in the message: the NLU's entities, then words it did not tag."""
+    out: list[Mention] = []
+    for e in entities:
+        if e.get("entity") != slot:
+            continue
+        code = vocabulary.code(slot, str(e.get("value")))
+        start, end = e.get("start"), e.get("end")
+        if not code:
+            continue
+        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
+            out.append(Mention(slot, code, start, end, text[start:end]))
+        else:  # a button's entity, or offsets of another writing of the text: no context
+            out.append(Mention(slot, code, len(text), len(text), str(e.get("value"))))
+    taken = [(m.start, m.end) for m in out]
+    for m in vocabulary.find(text, slot) if text else []:
+        if not any(m.start < e and s < m.end for s, e in taken):
+            out.append(Mention(slot, m.value, m.start, m.end, m.text))
+    return sorted(out, key=lambda m: m.start)
+
+
+def _registration(text: str, found: list[Mention]) -> str | None:
+    kept = [m for m in found
+            if not NOT_REGISTERED_AFTER.search(text[m.end:m.end + 8])
+            and not NOT_REGISTERED_BEFORE.search(text[max(0, m.start - 4):m.start])]
+    if PLACE_INQUIRY.search(text) and not REGISTRATION_CUE.search(text) and not STATES_PLACE.search(text):
+        kept = []  # "示范区范围咋界定的 有名单么" asks about the zone
+    for cue in REGISTRATION_CUE.finditer(text):
+        after = [m for m in kept if 0 <= m.start - cue.end() <= 8]
+        if after:
+            return after[0].code
+    return preferred("registration", [m.code for m in kept])
+
+
+def _hightech(text: str, found: list[Mention]) -> str | None:
+    codes = []
+    for m in found:
+        before = text[max(0, m.start - 8):m.start]
+        if REQUIREMENT_BEFORE.search(before):
+            continue  # asked about, not stated
+        applying = APPLYING_BEFORE.search(before) or APPLYING_AFTER.search(text[m.end:m.end + 14])
+        codes.append("none" if m.code != "none" and applying else m.code)
+    return preferred("hightech", codes)
+
+
+def _subject(vocabulary: Vocabulary, text: str, found: list[Mention]) -> str | None:
+    roles = _ambiguous_roles(vocabulary, text)
+    # "大学科技园的运营公司" is no 大学: a word inside such a term does not name the kind
+    inside = [(m.start(), m.end()) for key in vocabulary.ambiguous_subjects if len(key) >= 3
+              for m in re.finditer(re.escape(key), text)]
+    found = [m for m in found if not any(s <= m.start and m.end <= e and e - s > m.end - m.start for s, e in inside)]
+
+    def rank(m: Mention) -> int:
+        if m.code == AMBIGUOUS:
+            return 2
+        return 1 if m.code == "enterprise" and m.surface in GENERIC_SUBJECT else 3
+
+    best = max(found, key=rank, default=None)
+    if (best is None or rank(best) == 1) and roles:
+        return AMBIGUOUS
+    return best.code if best else None
+
+
+def _ambiguous_roles(vocabulary: Vocabulary, text: str) -> list[tuple[int, int]]:
+    """Spans of a kind 三（一） does not settle, describing the user: "我们是做园区运营的", "大学科技园的运营公司"."""
+    spans: list[tuple[int, int]] = []
+    for key in sorted(vocabulary.ambiguous_subjects, key=len, reverse=True):
+        if len(key) < 3:
+            continue
+        for m in re.finditer(re.escape(key), text):
+            if any(s <= m.start() < e for s, e in spans):
+                continue
+            if SELF_DESCRIPTION.search(text[max(0, m.start() - 5):m.start()]) or ROLE_AFTER.search(text[m.end():]):
+                spans.append((m.start(), m.end()))
+    return spans
+
+
+def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -> dict[str, str | None]:
+    """slot → the code this message states (None: the message states nothing about it)."""
+    found = {slot: mentions(vocabulary, text, entities, slot) for slot in PROFILE}
+    out = {
+        "subject_type": _subject(vocabulary, text, found["subject_type"]),
+        "registration": _registration(text, found["registration"]),
+        "hightech": _hightech(text, found["hightech"]),
+    }
+    return out
+
+
+def message_facts(tracker: Tracker, vocabulary: Vocabulary | None = None) -> dict[str, str | None]:
+    """The profile facts of the latest user message."""
+    text = user_text(tracker)
+    entities = list(tracker.latest_message.get("entities") or [])
+    return resolve(vocabulary or get_vocabulary(), text, entities)
+
+
+def slot_before_turn(tracker: Tracker, slot: str) -> Any:
+    """A slot's value before the latest user message."""
+    value = before = None
+    for event in tracker.events:
+        if event.get("event") == "slot" and event.get("name") == slot:
+            value = event.get("value")
+        elif event.get("event") == "user":
+            before = value
+    return before
+
+
+class ActionValidateSlotMappings(ValidationAction):
+    """Every turn: the profile slots take the fact the message states in context, not Rasa's last entity."""
+
+    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
+        self._vocabulary = vocabulary
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return self._vocabulary or get_vocabulary()
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[str]:
+        return [s for s in domain_slots if s in PROFILE]
+
+    def _extract(self, slot: str, tracker: Tracker) -> dict[str, Any]:
+        text = user_text(tracker)
+        if not text:
+            return {}  # a button: its entities say exactly what is meant
+        stated = message_facts(tracker, self.vocabulary).get(slot)
+        current = tracker.get_slot(slot)
+        if stated is not None:
+            return {} if stated == current else {slot: stated}
+        before = slot_before_turn(tracker, slot)
+        return {} if current == before else {slot: before}  # an entity that states nothing here
+
+    async def extract_subject_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> dict[str, Any]:
+        return self._extract("subject_type", tracker)
+
+    async def extract_registration(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> dict[str, Any]:
+        return self._extract("registration", tracker)
+
+    async def extract_hightech(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        return self._extract("hightech", tracker)

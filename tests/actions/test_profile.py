@@ -1,0 +1,66 @@
+"""The profile facts a message states, read in context (actions/profile.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.profile import ActionValidateSlotMappings, resolve, slot_before_turn
+
+from .conftest import slot_events
+
+
+@pytest.mark.parametrize("text, slot, code", [
+    # a place after a registration cue is the registration, whatever else is named
+    ("注册在天津 北京只有个办事处 有国高 能报吗", "registration", "outside"),
+    ("营业执照上写的是北京别的区 但研发在中关村", "registration", "beijing_other"),
+    # a place the message denies being registered in does not count
+    ("我们总部在苏州 北京这边没注册 能申请吗", "registration", "outside"),
+    # a question about the zone names no registration
+    ("示范区具体包括哪些园区 有名单吗", "registration", None),
+    # a certificate applied for is not held; one asked about as a requirement states nothing
+    ("国高刚递了材料还没批 现在能报吗", "hightech", "none"),
+    ("我们在申请国高 能报吗", "hightech", "none"),
+    ("是不是必须有国高才行", "hightech", None),
+    # a named kind beats one that needs asking, which beats a generic word
+    ("我们是科研院所 事业单位性质", "subject_type", "research_institute"),
+    ("我们是做园区运营的 公司注册在示范区", "subject_type", "ambiguous"),
+    ("我们是大学科技园的运营公司", "subject_type", "ambiguous"),
+    ("我们公司想了解大学科技园相关的支持", "subject_type", "enterprise"),
+])
+def test_the_mention_the_message_means(vocabulary, text, slot, code):
+    assert resolve(vocabulary, text, [])[slot] == code
+
+
+def test_rasa_entities_are_read_in_context(vocabulary):
+    text = "注册在河北 北京只有研发团队"
+    entities = [{"entity": "registration", "value": "outside", "start": 3, "end": 5},
+                {"entity": "registration", "value": "beijing", "start": 6, "end": 8}]
+    assert resolve(vocabulary, text, entities)["registration"] == "outside"
+
+
+def _turn(text: str, before: dict, after: dict, entities: list | None = None) -> list[dict]:
+    events = [{"event": "slot", "name": k, "value": v} for k, v in before.items()]
+    events += [{"event": "action", "name": "action_listen"},
+               {"event": "user", "text": text, "parse_data": {"text": text, "entities": entities or []}}]
+    events += [{"event": "slot", "name": k, "value": v} for k, v in after.items()]
+    return events
+
+
+async def test_global_validation_overrides_the_last_entity(vocabulary, dispatcher, make_tracker):
+    text = "我们总部在杭州 北京没有注册主体 有国高"
+    tracker = make_tracker(text, "check_eligibility", slots={"registration": "beijing", "hightech": "national"},
+                           events=_turn(text, {}, {"registration": "beijing", "hightech": "national"}))
+    events = await ActionValidateSlotMappings(vocabulary).run(dispatcher, tracker, {"slots": {
+        "registration": {"mappings": [{"type": "from_entity", "entity": "registration"}]},
+        "hightech": {"mappings": [{"type": "from_entity", "entity": "hightech"}]}}})
+    assert slot_events(events)["registration"] == "outside"
+
+
+async def test_a_question_about_the_zone_keeps_the_fact_said_before(vocabulary, dispatcher, make_tracker):
+    text = "示范区范围咋界定的 有名单么"
+    tracker = make_tracker(text, "out_of_scope", slots={"registration": "zgc"},
+                           events=_turn(text, {"registration": None}, {"registration": "zgc"}))
+    assert slot_before_turn(tracker, "registration") is None
+    events = await ActionValidateSlotMappings(vocabulary).run(dispatcher, tracker, {"slots": {
+        "registration": {"mappings": [{"type": "from_entity", "entity": "registration"}]}}})
+    assert slot_events(events) == {"registration": None}
