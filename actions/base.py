@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -28,6 +29,8 @@ class PolicyAction(Action, ABC):
 
     #: the fallback action sets the offer; every other action withdraws it
     keeps_handoff_offer = False
+    #: actions that answer from the document first make sure the question is about it (see :func:`off_topic`)
+    checks_scope = False
 
     def __init__(self, store: PolicyStore | None = None, vocabulary: Vocabulary | None = None) -> None:
         self._store = store
@@ -55,7 +58,17 @@ class PolicyAction(Action, ABC):
         if is_english(original_text(tracker)) and not noted_this_turn(tracker):
             dispatcher.utter_message(text=ENGLISH_NOTE)
         try:
-            events = await self.answer(dispatcher, tracker, domain)
+            term = off_topic(self.vocabulary, user_text(tracker)) if self.checks_scope else None
+            if term:
+                from actions.facts import ActionAnswerOtherPolicy, out_of_scope
+
+                if self.vocabulary.other_policy_in(term):
+                    events = await ActionAnswerOtherPolicy(self._store, self._vocabulary).answer(dispatcher, tracker,
+                                                                                                 domain)
+                else:
+                    events = out_of_scope(dispatcher, tracker)
+            else:
+                events = await self.answer(dispatcher, tracker, domain)
         except StoreNotReady:
             log.exception("policy store not ready")
             dispatcher.utter_message(text="政策库正在准备中，请稍后再试，或转人工咨询。", buttons=steps("human"))
@@ -81,6 +94,22 @@ class PolicyAction(Action, ABC):
             return value
         slot_value = tracker.get_slot(slot or entity)
         return self.vocabulary.code(entity, str(slot_value)) if slot_value else None
+
+
+#: words that tie a message to this document whatever else it names ("专精特新企业能申请第1条吗")
+DOCUMENT_ANCHOR = re.compile(r"中关村|示范区|京科发|支持资金|第.{1,3}条|措施")
+
+
+def off_topic(vocabulary: Vocabulary, text: str) -> str | None:
+    """The other policy (专精特新) or off-topic matter (房贷, 出口退税) a message is about, when nothing else in it
+    ties it to the document. Word overlap alone ("首套房贷款" ~ 第6条 贷款, 第4条 首台(套)) would make the index
+    answer it."""
+    if not text:
+        return None
+    term = vocabulary.other_policy_in(text) or vocabulary.off_topic_in(text)
+    if not term or DOCUMENT_ANCHOR.search(text.replace(term, " ")):
+        return None
+    return term
 
 
 def original_text(tracker: Tracker) -> str:

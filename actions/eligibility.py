@@ -218,6 +218,7 @@ def message_profile(vocabulary: Vocabulary, tracker: Tracker, text: str) -> dict
 
 class ActionRouteEligibility(PolicyAction):
     """"能申请吗": a kind of applicant gets its rule or its measures; the user's own case gets the check."""
+    checks_scope = True
 
     def name(self) -> str:
         return "action_route_eligibility"

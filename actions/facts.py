@@ -46,6 +46,8 @@ def header_answer(doc: DocumentInfo, fact: str) -> tuple[str, str]:
 
 
 class ActionAnswerDocFact(PolicyAction):
+    checks_scope = True
+
     def name(self) -> str:
         return "action_answer_doc_fact"
 
@@ -89,6 +91,7 @@ class ActionAnswerDocFact(PolicyAction):
 
 class ActionAnswerUnstated(PolicyAction):
     """Amounts, deadlines, windows, where to submit: the document does not say; never guess."""
+    checks_scope = True
 
     def name(self) -> str:
         return "action_answer_unstated"
@@ -162,13 +165,19 @@ class ActionAnswerOutOfScope(PolicyAction):
                 dispatcher.utter_message(text=await ASKERS[slot](self._store, self._vocabulary).context_answer(text))
                 return []
         in_domain = bool(POLICY_DOMAIN.search(text)) if text else False
-        if text and not elsewhere and not self.vocabulary.other_policy_in(text) and in_domain:
+        if text and not elsewhere and not self.vocabulary.other_policy_in(text) and in_domain \
+                and not self.vocabulary.off_topic_in(text):
             doc = await self.call(self.store.document)
             if doc.unstated_topic(text) is not None and covered((await self.call(self.store.search, text, 1))[0].score):
                 return await answer_unstated(self, dispatcher, tracker)
             hits = await self.call(self.store.search, text, 3)
             if hits and covered(hits[0].score):
                 return await answer_from_index(self, dispatcher, tracker, hits)
-        dispatcher.utter_message(response="utter_out_of_scope")
-        return [SlotSet("unanswered_question", text or None)]
+        return out_of_scope(dispatcher, tracker)
+
+
+def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """What the assistant covers, and where else to ask; the question is kept for the insights report."""
+    dispatcher.utter_message(response="utter_out_of_scope")
+    return [SlotSet("unanswered_question", user_text(tracker) or None)]
 

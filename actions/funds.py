@@ -28,6 +28,7 @@ WANTS_TO_APPLY = re.compile(r"想(?:报|申请|申报|参与)|能(?:不能)?(?:�
 
 class ActionRecommendFund(PolicyAction):
     """Pick the support fund and measures that match the user's need, citing the measures."""
+    checks_scope = True
 
     def name(self) -> str:
         return "action_recommend_fund"
@@ -129,6 +130,7 @@ class ActionHandleProfileFacts(PolicyAction):
     """Facts about the user outside the form. With a need in the same message ("我们是示范区的高新企业，想解决贷款
     问题") the need is answered first — the facts are kept in the profile for the eligibility check; facts alone
     start (or redo) the eligibility check."""
+    checks_scope = True
 
     def name(self) -> str:
         return "action_handle_profile_facts"
@@ -176,6 +178,8 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
 
 
 class ActionListFunds(PolicyAction):
+    checks_scope = True
+
     def name(self) -> str:
         return "action_list_funds"
 

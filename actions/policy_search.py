@@ -33,6 +33,7 @@ async def answer_from_index(action: PolicyAction, dispatcher: CollectingDispatch
 class ActionSearchPolicy(PolicyAction):
     """Any other question about the policy: the best passage, quoted, with its citation. "The document has nothing
     on this" is said only when the index has nothing above the calibrated threshold (bot.knowledge.relevance)."""
+    checks_scope = True
 
     def name(self) -> str:
         return "action_search_policy"
@@ -110,7 +111,7 @@ def previous_bot_action(tracker: Tracker) -> str | None:
 
 class ActionFallback(PolicyAction):
     """Stage 1: the best passage from the index, or a clarifying question. Stage 2: offer a person."""
-
+    checks_scope = True
     keeps_handoff_offer = True
 
     def name(self) -> str:

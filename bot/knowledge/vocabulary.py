@@ -55,8 +55,10 @@ class Vocabulary:
                  not_followed_by: dict[str, list[str]], other_policies: list[str] | None = None,
                  pending: list[str] | None = None, ambiguous_subjects: dict[str, dict[str, Any]] | None = None,
                  applicant_kinds: dict[str, dict[str, Any]] | None = None,
-                 english: dict[str, str] | None = None) -> None:
+                 english: dict[str, str] | None = None, off_topics: list[str] | None = None) -> None:
         self.entities = entities
+        #: matters outside enterprise support funds that share words with the document (房贷, 信用卡, 出口退税)
+        self.off_topics = sorted(off_topics or [], key=len, reverse=True)
         #: kinds 三（一） does not settle by name → {options, note}, keyed by (part of) the user's word
         self.ambiguous_subjects = ambiguous_subjects or {}
         #: kinds of applicant the measures name → {name, words}
@@ -87,7 +89,8 @@ class Vocabulary:
         return cls(entities, list(data.get("negations") or []), dict(data.get("not_followed_by") or {}),
                    list(data.get("other_policies") or []), list(data.get("pending") or []),
                    dict(data.get("ambiguous_subjects") or {}), dict(data.get("applicant_kinds") or {}),
-                   {str(k): str(v) for k, v in (data.get("english") or {}).items()})
+                   {str(k): str(v) for k, v in (data.get("english") or {}).items()},
+                   list(data.get("off_topics") or []))
 
     def learn(self, examples_dir: Path, skip: str = "entities.yml") -> int:
         """Add the entity spans annotated in the NLU training data (typos such as 国搞 included).
@@ -134,6 +137,10 @@ class Vocabulary:
     def other_policy_in(self, text: str) -> str | None:
         lowered = text.lower()
         return next((t for t in self.other_policies if t.lower() in lowered), None)
+
+    def off_topic_in(self, text: str) -> str | None:
+        lowered = text.lower()
+        return next((t for t in self.off_topics if t.lower() in lowered), None)
 
     def _surface_pattern(self, word: str) -> str:
         escaped = re.escape(word)
