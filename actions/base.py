@@ -128,7 +128,8 @@ def user_text(tracker: Tracker) -> str:
         return ""
     from actions.knowledge import get_vocabulary
 
-    return normalize(text, get_vocabulary().english)
+    vocabulary = get_vocabulary()
+    return normalize(text, vocabulary.english, vocabulary.typos)
 
 
 def noted_this_turn(tracker: Tracker) -> bool:

@@ -17,6 +17,7 @@ import yaml
 
 from bot.knowledge.corpus import LEXICON_NAME, KNOWLEDGE_NAME, document_dirs
 from bot.knowledge.store import parse_measure_number
+from bot.knowledge.writing import TypoRepair
 
 HIGHTECH_NONE = "none"
 _ANNOTATION = re.compile(r'\[([^\]]+)\]\{"entity":\s*"(\w+)",\s*"value":\s*"([^"]+)"\}')
@@ -111,6 +112,14 @@ class Vocabulary:
                 added += 1
         self.__dict__.pop("_compiled", None)
         return added
+
+    @cached_property
+    def typos(self) -> TypoRepair:
+        """Repairs one sound-alike wrong character in the terms users type (中观村 → 中关村)."""
+        words = [w for table in self.entities.values() for ws in table.values() for w in ws]
+        words += [w for k in self.applicant_kinds.values() for w in k.get("words") or []]
+        words += [*self.other_policies, *self.ambiguous_subjects]
+        return TypoRepair(words)
 
     def kinds_in(self, text: str) -> list[str]:
         """The kinds of applicant a text names (lexicon ``applicant_kinds``), longest word first, each once."""

@@ -1,14 +1,16 @@
-"""How users write: traditional characters and English, brought to the simplified Chinese the corpus uses.
+"""How users write: traditional characters, English and typos, brought to the simplified Chinese the corpus uses.
 
 Traditional → simplified is OpenCC's ``t2s`` conversion (the maintained converter, not a hand-made table). English
 words are read through the lexicon's ``english`` glossary so an English question reaches the NLU and the index with
-the document's words; the bot then answers in Chinese with a short bilingual note.
+the document's words; the bot then answers in Chinese with a short bilingual note. A known term typed with one
+character that sounds alike (中观村, 创新劵 — pinyin input slips) is repaired (:class:`TypoRepair`, pypinyin).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -50,9 +52,70 @@ def from_english(text: str, glossary: dict[str, str]) -> str:
     return out
 
 
-def normalize(text: str, glossary: dict[str, str] | None = None) -> str:
-    """What the NLU, the actions and the index read: simplified Chinese, English terms in Chinese."""
+#: initials and finals pinyin input confuses (z/zh, j/q/x, n/l, an/ang …): 劵 juan ~ 券 quan
+_SOUND = [(re.compile(r"^(zh|ch|sh)"), lambda m: m.group(1)[0]), (re.compile(r"^[qx]"), lambda m: "j"),
+          (re.compile(r"^l"), lambda m: "n"), (re.compile(r"(an|en|in)g$"), lambda m: m.group(1))]
+
+
+@lru_cache(maxsize=8192)
+def _sounds(char: str) -> frozenset[str]:
+    """The readings of one character, toneless, with the confusable initials and finals merged."""
+    from pypinyin import Style, pinyin  # imported on first use
+
+    out = set()
+    for reading in pinyin(char, style=Style.NORMAL, heteronym=True)[0]:
+        for pattern, repl in _SOUND:
+            reading = pattern.sub(repl, reading)
+        out.add(reading)
+    return frozenset(out)
+
+
+class TypoRepair:
+    """Known terms of three characters or more typed with one wrong character that sounds alike.
+
+    Only a substitution is repaired, only into a term the lexicon knows, and only when the typed string is no
+    known term itself: "中观村" → "中关村", "创新劵" → "创新券"; "北京的" stays (的 does not sound like 市).
+    """
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.terms = {t for t in terms if len(t) >= 3 and _CJK_RUN.fullmatch(t)}
+        self._masked: dict[str, list[tuple[str, int]]] = {}
+        for term in self.terms:
+            for i in range(len(term)):
+                self._masked.setdefault(term[:i] + "?" + term[i + 1:], []).append((term, i))
+        self._lengths = sorted({len(t) for t in self.terms}, reverse=True)
+
+    def repair(self, text: str) -> str:
+        if not self.terms or not _CJK.search(text):
+            return text
+        chars = list(text)
+        i = 0
+        while i < len(chars):
+            fixed = 0
+            for n in self._lengths:
+                window = "".join(chars[i:i + n])
+                if len(window) < n or window in self.terms or not _CJK_RUN.fullmatch(window):
+                    continue
+                fixed = self._fix(chars, i, window)
+                if fixed:
+                    break
+            i += fixed or 1
+        return "".join(chars)
+
+    def _fix(self, chars: list[str], start: int, window: str) -> int:
+        for j, typed in enumerate(window):
+            for term, k in self._masked.get(window[:j] + "?" + window[j + 1:], []):
+                if k == j and _sounds(typed) & _sounds(term[k]):
+                    chars[start + j] = term[k]
+                    return len(term)
+        return 0
+
+
+def normalize(text: str, glossary: dict[str, str] | None = None, typos: TypoRepair | None = None) -> str:
+    """What the NLU, the actions and the index read: simplified Chinese, English terms in Chinese, typos repaired."""
     text = to_simplified(text)
     if glossary and is_english(text):  # a question in English; not code-like text or a word mixed into Chinese
         text = from_english(text, glossary)
+    if typos is not None:
+        text = typos.repair(text)
     return text

@@ -1,4 +1,4 @@
-"""First step of the NLU pipeline: traditional characters and English words → the simplified Chinese of the corpus.
+"""First step of the NLU pipeline: traditional characters, English words and sound-alike typos → the corpus's Chinese.
 
 Rasa keeps the user's original words in the tracker event; the message the rest of the pipeline (tokenizer,
 featurizers, classifier, entity extractors) sees is the normalized one, and so is ``parse_data["text"]``.
@@ -18,12 +18,13 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.knowledge.writing import normalize
+from bot.knowledge.writing import TypoRepair, normalize
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class ChineseTextNormalizer(GraphComponent):
-    """Converts traditional characters (OpenCC t2s) and the lexicon's English words before tokenizing."""
+    """Converts traditional characters (OpenCC t2s), the lexicon's English words and sound-alike typos of its terms
+    before tokenizing."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -32,6 +33,7 @@ class ChineseTextNormalizer(GraphComponent):
     def __init__(self, config: dict[str, Any]) -> None:
         self._config = config
         self._glossary: dict[str, str] | None = None
+        self._typos: TypoRepair | None = None
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -46,10 +48,19 @@ class ChineseTextNormalizer(GraphComponent):
             self._glossary = {str(k): str(v) for k, v in ((data or {}).get("english") or {}).items()}
         return self._glossary
 
+    @property
+    def typos(self) -> TypoRepair:
+        if self._typos is None:
+            from bot.knowledge.vocabulary import Vocabulary
+
+            corpus = Path(self._config["lexicon"]).parent
+            self._typos = Vocabulary.from_corpus(corpus).typos if corpus.is_dir() else TypoRepair([])
+        return self._typos
+
     def _convert(self, message: Message) -> None:
         text = message.get(TEXT)
         if isinstance(text, str) and text and not text.startswith(("/", "／")):
-            converted = normalize(text, self.glossary)
+            converted = normalize(text, self.glossary, self.typos)
             if converted != text:
                 message.set(TEXT, converted)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.knowledge.vocabulary import Vocabulary
 from bot.knowledge.writing import is_english, normalize, to_simplified
 
@@ -41,3 +43,15 @@ def test_our_index_beats_plain_bm25_on_held_out_paraphrases(store, corpus):
     heldout = yaml.safe_load((DATA_DIR / "search_heldout.yml").read_text(encoding="utf-8"))["questions"]
     ours, plain = evaluate(store, heldout), evaluate(PlainBM25(corpus), heldout)
     assert ours["hit@3"] >= plain["hit@3"] and ours["hit@1"] >= plain["hit@1"]
+
+
+@pytest.mark.parametrize("typed, repaired", [
+    ("中观村的创新劵咋领", "中关村的创新券咋领"),  # pinyin input slips: guan/guan, juan/quan
+    ("我们是中关村高薪企业", "我们是中关村高新企业"),
+    ("专精特兴企业有支持吗", "专精特新企业有支持吗"),
+    ("北京的公司能报吗", "北京的公司能报吗"),  # 的 does not sound like 市: no 北京市
+    ("我们是国高 注册在示范区", "我们是国高 注册在示范区"),  # known terms stay
+])
+def test_a_sound_alike_typo_of_a_known_term_is_repaired(typed, repaired):
+    vocabulary = Vocabulary.from_corpus(CORPUS_DIR)
+    assert normalize(typed, vocabulary.english, vocabulary.typos) == repaired
