@@ -228,7 +228,8 @@ class ActionRouteEligibility(PolicyAction):
         text = user_text(tracker)
         kinds = self.vocabulary.kinds_in(text) if text else []
         facts = message_profile(self.vocabulary, tracker, text)
-        if kinds and WHICH_MEASURES.search(text):
+        if (which := kinds or own_kind(tracker, text)) and WHICH_MEASURES.search(text):
+            kinds = which
             await self.measures_for_kinds(dispatcher, kinds)
             return [FollowupAction("action_listen")]
         if text and self.vocabulary.find(text, "topic") and not GENERAL_RULE.search(text) and not FIRST_PERSON.search(text):
@@ -321,6 +322,19 @@ class ActionRouteEligibility(PolicyAction):
         say(dispatcher, "\n".join(lines), citations=[(citation, quote, rule.section_id)],
             buttons=[button("查一下我们能不能申请", "check_eligibility"), *steps("funds")])
         return events
+
+
+#: the applicant kinds (lexicon ``applicant_kinds``) of each kind of 三（一）
+KIND_OF_SUBJECT = {"enterprise": "enterprise", "university": "university", "research_institute": "research_institute",
+                   "service_org": "service_org", "social_org": "social_org"}
+
+
+def own_kind(tracker: Tracker, text: str) -> list[str]:
+    """"我们能对应哪几条" after the check: the kind the user said they are, when the message names none."""
+    subject = tracker.get_slot("subject_type")
+    if subject not in KIND_OF_SUBJECT or (GENERAL_RULE.search(text) and not FIRST_PERSON.search(text)):
+        return []
+    return [KIND_OF_SUBJECT[subject]]
 
 
 def kind_description(facts: dict[str, str | None], kinds: list[str], vocabulary: Vocabulary) -> str:

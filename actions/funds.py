@@ -153,10 +153,10 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
     text = user_text(tracker)
     if not text:
         return None
-    from actions.eligibility import ELIGIBILITY_ASK, WHICH_MEASURES, ActionRouteEligibility, corrects_verdict
+    from actions.eligibility import ELIGIBILITY_ASK, WHICH_MEASURES, ActionRouteEligibility, corrects_verdict, own_kind
 
     router = ActionRouteEligibility(action._store, action._vocabulary)
-    if (kinds := action.vocabulary.kinds_in(text)) and WHICH_MEASURES.search(text):
+    if (kinds := action.vocabulary.kinds_in(text) or own_kind(tracker, text)) and WHICH_MEASURES.search(text):
         await router.measures_for_kinds(dispatcher, kinds)
         return []
     if ELIGIBILITY_ASK.search(text) and (kinds or action.vocabulary.best(text, "subject_type")):

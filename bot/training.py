@@ -22,8 +22,10 @@ def model_path(name: str = "policy-bot", out: str = "models") -> Path:
 
 
 def fingerprint(config: str = "config.yml") -> str:
+    # the lexicon and our NLU components' code shape the model too (the normalizer repairs the lexicon's terms)
     files = [PROJECT_DIR / config, PROJECT_DIR / "domain.yml", *sorted((PROJECT_DIR / "data").rglob("*.yml")),
-             *sorted((PROJECT_DIR / "var" / "jieba").glob("*"))]
+             *sorted((PROJECT_DIR / "var" / "jieba").glob("*")), PROJECT_DIR / "policy_corpus" / "lexicon.yml",
+             *sorted((PROJECT_DIR / "bot" / "nlu").glob("*.py"))]
     digest = hashlib.sha256()
     for f in files:
         if f.is_file():
