@@ -164,7 +164,8 @@ class ActionAnswerOutOfScope(PolicyAction):
             if any(w in text for w in TOPIC_WORDS[slot]):  # "注册地得翻营业执照" while the check asks for it
                 dispatcher.utter_message(text=await ASKERS[slot](self._store, self._vocabulary).context_answer(text))
                 return []
-        in_domain = bool(POLICY_DOMAIN.search(text)) if text else False
+        # the document's need words count too: "人才落户 公寓 还有核心技术人员去境外培训 有对应的么"
+        in_domain = bool(POLICY_DOMAIN.search(text) or self.vocabulary.find(text, "topic")) if text else False
         if text and not elsewhere and not self.vocabulary.other_policy_in(text) and in_domain \
                 and not self.vocabulary.off_topic_in(text):
             doc = await self.call(self.store.document)
