@@ -48,6 +48,8 @@ FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单�
 #: 软件的，能报不"), not about a kind of applicant in general ("没高企资质的民营企业能报么")
 STATES_OWN = re.compile(r"注册(?:地址|地)?(?:其实|实际上?)?(?:在|是|于|为)|营业执照|执照上|总部(?:在|是)|刚(?:递|交|拿|评|申请|注册)|"
                         r"今年|去年|已经|[，,。;；\s](?:做|搞|干)\S{1,10}的|^(?:做|搞|干)\S{1,10}的")
+#: "注册在北京其他区、不在示范区的单位能申请吗": facts in a clause describing the kind asked about
+RELATIVE_CLAUSE = re.compile(r"[^，,。；;！!？?\s]{0,20}的(?=[^，,。；;\s的]{1,8}(?:能|可以|可不可以|能不能|是否|算不算|有没有|有资格|符合))")
 #: which measures suit a kind of applicant
 WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|条款)|哪几条|哪(?:一)?条|适用哪|适合哪|能(?:申请|报|申报|享受|拿)(?:什么|哪些|啥)"
                             r"|(?:什么|哪些|啥)(?:措施|政策|支持)(?:适用|适合|可以|能)|对口|有(?:哪些|什么|啥)(?:措施|支持|政策)"
@@ -238,7 +240,8 @@ class ActionRouteEligibility(PolicyAction):
             events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
             return [*events, FollowupAction("action_listen")]
         named = any(facts.values()) or bool(kinds)
-        personal = (bool(FIRST_PERSON.search(text)) or bool(STATES_OWN.search(text)) or corrects_verdict(tracker, self.vocabulary)
+        own = STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))  # "注册在深圳的公司能申请吗" describes a kind
+        personal = (bool(FIRST_PERSON.search(text)) or bool(own) or corrects_verdict(tracker, self.vocabulary)
                     or (not named and not GENERAL_RULE.search(text)))
         if not personal:
             events = await self.general_answer(dispatcher, text, facts, kinds)
@@ -512,7 +515,9 @@ class AskProfileFact(PolicyAction):
         buttons = BUTTONS[self.slot]()
         asked_before = tracker.get_slot("requested_slot") == self.slot
         noted = facts_this_turn(tracker, exclude=self.slot)
-        if noted:
+        if answered_this_turn(tracker):  # "插一句 有效期到什么时候" was answered by its own action: ask again
+            dispatcher.utter_message(text=AGAIN[self.slot], buttons=buttons)
+        elif noted:
             dispatcher.utter_message(text=f"好的，已记下：{noted}。{QUESTIONS[self.slot]}", buttons=buttons)
         elif asked_before and text and QUESTION.search(text) and not _DONT_KNOW.search(text):
             answer = await self.context_answer(text)
@@ -537,6 +542,16 @@ class AskProfileFact(PolicyAction):
         if hits and related(hits[0].score):
             return f"文件中相关的规定（{hits[0].citation}）：「{shorten(hits[0].text, 120)}」"
         return "这个问题文件里没有直接对应的规定，可以稍后转人工细问。"
+
+
+def answered_this_turn(tracker: Tracker) -> bool:
+    """Whether another action already answered the latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and (event.get("text") or "").strip():
+            return True
+    return False
 
 
 def facts_this_turn(tracker: Tracker, exclude: str) -> str:

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answers import GUIDE_HINT, button, source_line, steps
-from actions.base import PolicyAction
+from actions.base import PolicyAction, user_text
 from actions.eligibility import profile_of
 from bot.knowledge.store import MATERIAL_LABELS
 
@@ -26,6 +26,8 @@ def short_ref(citation: str | None) -> str:
 
 
 class ActionListMaterials(PolicyAction):
+    checks_scope = True
+
     def name(self) -> str:
         return "action_list_materials"
 
@@ -38,6 +40,15 @@ class ActionListMaterials(PolicyAction):
             fund_code = measure.fund_code
         fund_code = fund_code or tracker.get_slot("fund") or tracker.get_slot("suggested_fund")
         fund = await self.call(self.store.fund, fund_code) if fund_code else None
+        text = user_text(tracker)
+        if fund is None and text and self.vocabulary.find(text, "topic"):
+            # "人才公寓怎么申请，要啥条件": the measure for that need first, then what the document leaves open
+            from actions.funds import ActionRecommendFund
+
+            events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+            dispatcher.utter_message(text="文件没有写明申请流程和材料清单，以对应资金管理办法和当年申报指南为准；"
+                                          "谁可以申报见三（一）。", buttons=steps("eligibility", "human"))
+            return events
         if fund is None:
             funds = await self.call(self.store.funds)
             dispatcher.utter_message(text="文件没有列出申报材料清单（完整材料以各资金的申报指南为准）。您想申报哪项资金？我列出与文件条款相关的材料和常见材料。",

@@ -94,9 +94,10 @@ def _registration(text: str, found: list[Mention]) -> str | None:
     if PLACE_INQUIRY.search(text) and not REGISTRATION_CUE.search(text) and not STATES_PLACE.search(text):
         kept = []  # "示范区范围咋界定的 有名单么" asks about the zone
     for cue in REGISTRATION_CUE.finditer(text):
-        after = [m for m in kept if 0 <= m.start - cue.end() <= 8]
+        # the places named right after the cue: "注册在北京 但不在示范区范围内" → the more telling one
+        after = [m for m in kept if 0 <= m.start - cue.end() <= 14]
         if after:
-            return after[0].code
+            return preferred("registration", [m.code for m in after])
     return preferred("registration", [m.code for m in kept])
 
 

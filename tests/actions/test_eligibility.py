@@ -178,3 +178,42 @@ async def test_validation_keeps_codes_only(store, vocabulary, dispatcher, make_t
     form = ValidateEligibilityForm(vocabulary, store)
     result = await getattr(form, f"validate_{slot}")(value, dispatcher, make_tracker(), {})
     assert result == {slot: code}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("没高企资质的民营企业能报么", "不属于支持对象"),
+    ("京外的高校院所能申请吗", "注册在北京以外的"),
+    ("注册在北京其他区、不在示范区的单位能申请吗", "参照执行"),
+])
+async def test_a_general_question_with_settling_facts_gets_the_rule_not_a_verdict(store, vocabulary, dispatcher,
+                                                                                 make_tracker, text, expected):
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"),
+                                                                 {})
+    reply = texts(dispatcher)
+    assert expected in reply and "三（一）" in reply and "贵单位目前" not in reply, reply
+    assert "eligibility_verdict" not in slot_events(events)
+    assert [e["name"] for e in events if e.get("event") == "followup"] == ["action_listen"]
+
+
+@pytest.mark.parametrize("text", ["公司注册在示范区 高企和中关村高新都还没有 今年刚递的高企材料 现在能报吗",
+                                  "我们总部在杭州 北京没有注册主体 有国高 能报吗"])
+async def test_facts_stated_about_ones_own_organisation_get_the_verdict(store, vocabulary, dispatcher, make_tracker,
+                                                                       text):
+    from actions.profile import resolve
+
+    slots = resolve(vocabulary, text, [])  # what the slot validation sets before the action runs
+    events = await ActionRouteEligibility(store, vocabulary).run(
+        dispatcher, make_tracker(text, "check_eligibility", slots=slots), {})
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "not_eligible", texts(dispatcher)
+
+
+async def test_a_question_answered_by_its_own_action_inside_the_check_is_not_answered_twice(store, vocabulary,
+                                                                                           dispatcher, make_tracker):
+    text = "插一句 这个政策有效期到什么时候"
+    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text},
+              {"event": "bot", "text": "本措施自印发之日起施行……"}]
+    tracker = make_tracker(text, "ask_doc_fact", slots={"requested_slot": "registration"}, events=events,
+                           active_loop="eligibility_form")
+    await ActionAskRegistration(store, vocabulary).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert reply.startswith("换个问法") and "没有直接对应" not in reply

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from actions.facts import ActionAnswerDocFact, ActionAnswerOtherPolicy, ActionAnswerUnstated
 from actions.handoff import ActionRequestHandoff
 from actions.materials import ActionListMaterials
@@ -172,3 +174,21 @@ async def test_which_measures_read_as_capabilities_is_answered(store, vocabulary
     await ActionAnswerCapabilities(store, vocabulary).run(dispatcher, make_tracker("众创空间能用哪条", "ask_capabilities"),
                                                           {})
     assert "第9条" in texts(dispatcher)
+
+
+@pytest.mark.parametrize("text", ["首套房贷款利率多少", "信用卡额度怎么提", "出口退税一般多久能到账"])
+async def test_an_off_topic_matter_sharing_words_with_the_document_is_out_of_scope(store, vocabulary, dispatcher,
+                                                                                  make_tracker, text):
+    from actions.policy_search import ActionSearchPolicy
+
+    events = await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker(text, "ask_policy"), {})
+    assert dispatcher.messages[0].get("response") == "utter_out_of_scope"
+    assert slot_events(events)["unanswered_question"] == text
+
+
+async def test_another_policy_is_named_as_not_covered_before_any_passage(store, vocabulary, dispatcher, make_tracker):
+    from actions.materials import ActionListMaterials
+
+    await ActionListMaterials(store, vocabulary).run(dispatcher, make_tracker("瞪羚企业认定要啥条件", "ask_materials"),
+                                                     {})
+    assert "没有涉及“瞪羚”" in texts(dispatcher) and "12345" in texts(dispatcher)
