@@ -46,10 +46,12 @@ FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单�
                           r"我(?:的)?(?:公司|单位|企业|学校|机构|院|所|厂|协会|团队)")
 #: the message states facts about the asker's own organisation ("公司注册在示范区 高企还没有", "海淀上地的国高，做工业
 #: 软件的，能报不"), not about a kind of applicant in general ("没高企资质的民营企业能报么")
-STATES_OWN = re.compile(r"注册(?:地址|地)?(?:其实|实际上?)?(?:在|是|于|为)|营业执照|执照上|总部(?:在|是)|刚(?:递|交|拿|评|申请|注册)|"
+STATES_OWN = re.compile(r"注册(?:地址|地)?(?:其实|实际上?)?(?:在|是|于|为)|营业执照|执照上|总部(?:在|是)|刚(?:递|交|拿|评|申请|注册|成立)|"
                         r"今年|去年|已经|[，,。;；\s](?:做|搞|干)\S{1,10}的|^(?:做|搞|干)\S{1,10}的")
 #: "注册在北京其他区、不在示范区的单位能申请吗": facts in a clause describing the kind asked about
 RELATIVE_CLAUSE = re.compile(r"[^，,。；;！!？?\s]{0,20}的(?=[^，,。；;\s的]{1,8}(?:能|可以|可不可以|能不能|是否|算不算|有没有|有资格|符合))")
+#: asks whether a need is supported ("有支持吗", "有补贴吗"), not who may apply
+NEED_ASK = re.compile(r"有(?:什么|啥|哪些)?(?:支持|补贴|补助|资助|奖励|扶持|政策)(?:吗|么|没|不)?|能(?:给|拿到?)(?:支持|补贴)|支持(?:吗|么)")
 #: which measures suit a kind of applicant
 WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|条款)|哪几条|哪(?:一)?条|适用哪|适合哪|能(?:申请|报|申报|享受|拿)(?:什么|哪些|啥)"
                             r"|(?:什么|哪些|啥)(?:措施|政策|支持)(?:适用|适合|可以|能)|对口|有(?:哪些|什么|啥)(?:措施|支持|政策)"
@@ -234,11 +236,20 @@ class ActionRouteEligibility(PolicyAction):
             kinds = which
             await self.measures_for_kinds(dispatcher, kinds)
             return [FollowupAction("action_listen")]
-        if text and self.vocabulary.find(text, "topic") and not GENERAL_RULE.search(text) and not FIRST_PERSON.search(text):
-            from actions.funds import ActionRecommendFund  # "企业参与国际标准制定能支持吗" asks about a need
+        from actions.funds import WANTS_TO_APPLY, ActionRecommendFund
 
+        needs = need_mentions(self.vocabulary, text)
+        if needs and not GENERAL_RULE.search(text) and not FIRST_PERSON.search(text) or (
+                text and NEED_ASK.search(text) and not ELIGIBILITY_ASK.search(text) and not WANTS_TO_APPLY.search(text)):
+            # "企业参与国际标准制定能支持吗", "我们要办个国际学术会议 有支持吗": a need, not who may apply
             events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
             return [*events, FollowupAction("action_listen")]
+        if text and not ELIGIBILITY_ASK.search(text):
+            doc = await self.call(self.store.document)
+            if doc.unstated_topic(text):  # "哪些园区属于示范区": the document does not list them
+                from actions.unstated import answer_unstated
+
+                return [*await answer_unstated(self, dispatcher, tracker), FollowupAction("action_listen")]
         named = any(facts.values()) or bool(kinds)
         own = STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))  # "注册在深圳的公司能申请吗" describes a kind
         personal = (bool(FIRST_PERSON.search(text)) or bool(own) or corrects_verdict(tracker, self.vocabulary)
@@ -251,6 +262,8 @@ class ActionRouteEligibility(PolicyAction):
         unasked = profile.get("subject_type") == AMBIGUOUS and attempts_of(tracker).get("subject_type", 0) == 0
         if settled(verdict) and (not unasked or any(c.status == "not_met" for c in verdict.conditions)):
             events = await give_verdict(self, dispatcher, profile)
+            if needs and verdict.outcome != "not_eligible":  # "我们是国高 注册在海淀 想申请首台套 能报吗": the need too
+                events += await ActionRecommendFund(self._store, self._vocabulary).recommend(dispatcher, tracker, text)
             return [*events, FollowupAction("action_listen")]
         return [FollowupAction("eligibility_form")]
 
@@ -316,6 +329,12 @@ class ActionRouteEligibility(PolicyAction):
         else:
             lines.append("三（一）规定的支持对象：注册在中关村示范区范围内的企业、高等学校、科研机构、服务机构及社会组织；"
                          "其中企业须为国家高新技术企业或中关村高新技术企业；注册在北京市其他地区、符合支持条件的创新主体参照执行。")
+        registration = facts.get("registration")
+        if registration == "beijing":
+            lines.append("注册在北京的，在中关村示范区范围内的直接适用，在北京市其他地区的参照执行；文件只说示范区“一区多园”，"
+                         "没有列出具体园区，是否在范围内以注册地址和园区管委会的确认为准。")
+        elif registration == "beijing_other" and not any("参照执行" in line for line in lines[:1]):
+            lines.append("注册在北京市其他地区（示范区以外）的，符合支持条件的“参照执行”——不是直接适用，也不是不能申报。")
         if kinds:
             found = await self.call(self.store.measures_for_kinds, kinds)
             if found:
@@ -330,6 +349,16 @@ class ActionRouteEligibility(PolicyAction):
 #: the applicant kinds (lexicon ``applicant_kinds``) of each kind of 三（一）
 KIND_OF_SUBJECT = {"enterprise": "enterprise", "university": "university", "research_institute": "research_institute",
                    "service_org": "service_org", "social_org": "social_org"}
+
+
+def need_mentions(vocabulary: Vocabulary, text: str) -> list[str]:
+    """The need topics a message names, leaving out words that are part of a kind of applicant (外资企业 is no 外资
+    need: it asks whether a foreign-invested enterprise may apply)."""
+    if not text:
+        return []
+    kinds = [m for m in vocabulary.find(text, "subject_type")]
+    return [m.value for m in vocabulary.find(text, "topic")
+            if not any(k.start <= m.start and m.end <= k.end and k.end - k.start > m.end - m.start for k in kinds)]
 
 
 def own_kind(tracker: Tracker, text: str) -> list[str]:

@@ -52,7 +52,10 @@ class ActionSearchPolicy(PolicyAction):
         from actions.eligibility import ELIGIBILITY_ASK, corrects_verdict
 
         corrects = corrects_verdict(tracker, self.vocabulary)
-        if question and (ELIGIBILITY_ASK.search(question) or corrects):
+        from actions.eligibility import WHICH_MEASURES
+
+        which = bool(question) and bool(self.vocabulary.kinds_in(question)) and bool(WHICH_MEASURES.search(question))
+        if question and (ELIGIBILITY_ASK.search(question) or corrects or which):
             from actions.funds import reroute
 
             if (rerouted := await reroute(self, dispatcher, tracker, domain, doc)) is not None:

@@ -101,8 +101,12 @@ def _registration(text: str, found: list[Mention]) -> str | None:
     return preferred("registration", [m.code for m in kept])
 
 
+#: no certificate of any kind: "没有任何资质", "啥资质都没有"
+NO_CERTIFICATE = re.compile(r"(?:没有|没|无|还没有)(?:任何|什么|啥)?(?:资质|认定|证书)|(?:啥|什么|任何)(?:资质|认定|证书)(?:都|也)(?:没有|没)")
+
+
 def _hightech(text: str, found: list[Mention]) -> str | None:
-    codes = []
+    codes = [] if found or not NO_CERTIFICATE.search(text) else ["none"]
     for m in found:
         before = text[max(0, m.start - 8):m.start]
         if REQUIREMENT_BEFORE.search(before):
