@@ -186,7 +186,7 @@ class ActionListFunds(PolicyAction):
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
         doc = await self.call(self.store.document)
-        if rerouted := await reroute(self, dispatcher, tracker, domain, doc):
+        if (rerouted := await reroute(self, dispatcher, tracker, domain, doc)) is not None:
             return rerouted
         funds = await self.call(self.store.funds)
         total = sum(len(f.measures) for f in funds)

@@ -80,9 +80,10 @@ def mentions(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]], 
             out.append(Mention(slot, code, start, end, text[start:end]))
         else:  # a button's entity, or offsets of another writing of the text: no context
             out.append(Mention(slot, code, len(text), len(text), str(e.get("value"))))
-    taken = [(m.start, m.end) for m in out]
     for m in vocabulary.find(text, slot) if text else []:
-        if not any(m.start < e and s < m.end for s, e in taken):
+        overlapping = [o for o in out if m.start < o.end and o.start < m.end]
+        if all(m.end - m.start > o.end - o.start for o in overlapping):  # "北京以外" over the NLU's "北京"
+            out = [o for o in out if o not in overlapping]
             out.append(Mention(slot, m.value, m.start, m.end, m.text))
     return sorted(out, key=lambda m: m.start)
 

@@ -64,3 +64,9 @@ async def test_a_question_about_the_zone_keeps_the_fact_said_before(vocabulary, 
     events = await ActionValidateSlotMappings(vocabulary).run(dispatcher, tracker, {"slots": {
         "registration": {"mappings": [{"type": "from_entity", "entity": "registration"}]}}})
     assert slot_events(events) == {"registration": None}
+
+
+def test_a_longer_vocabulary_word_wins_over_a_shorter_nlu_entity(vocabulary):
+    text = "北京以外的企业能不能参照执行"
+    entities = [{"entity": "registration", "value": "北京", "start": 0, "end": 2}]
+    assert resolve(vocabulary, text, entities)["registration"] == "outside"
