@@ -369,6 +369,20 @@ def own_kind(tracker: Tracker, text: str) -> list[str]:
     return [KIND_OF_SUBJECT[subject]]
 
 
+async def failing_note(action: PolicyAction, tracker: Tracker) -> tuple[str, str] | None:
+    """(a line, the citation) when the facts the latest message gives about the asker fail 三（一） — said beside
+    an answer about a need ("天使投资机构投早期项目有奖励吗 我们注册在上海")."""
+    facts = message_profile(action.vocabulary, tracker, user_text(tracker))
+    if not any(v for k, v in facts.items() if k != "subject_type"):
+        return None
+    verdict = await action.call(action.store.check_eligibility, facts)
+    failing = [c for c in verdict.conditions if c.status == "not_met"]
+    if not failing:
+        return None
+    return (f"另外请注意：按三（一），{kind_description(facts, [], action.vocabulary)}不属于支持对象——"
+            f"不满足“{failing[0].label}”（依据：{verdict.citation}）。", verdict.citation)
+
+
 def kind_description(facts: dict[str, str | None], kinds: list[str], vocabulary: Vocabulary) -> str:
     """"注册在北京以外的高等学校", "没有高新资质的企业": the kind of applicant a general question describes."""
     words = []

@@ -136,6 +136,8 @@ class ActionAnswerOtherPolicy(PolicyAction):
 class ActionAnswerOutOfScope(PolicyAction):
     """Off-topic: say what the assistant covers — after asking the index, which may know better than the NLU."""
 
+    checks_scope = True
+
     def name(self) -> str:
         return "action_answer_out_of_scope"
 
@@ -155,6 +157,12 @@ class ActionAnswerOutOfScope(PolicyAction):
             from actions.funds import ActionHandleProfileFacts
 
             return await ActionHandleProfileFacts(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        from actions.eligibility import need_mentions
+
+        if text and need_mentions(self.vocabulary, text):  # "天使投资机构投早期项目有奖励吗 我们注册在上海": a need
+            from actions.funds import ActionRecommendFund
+
+            return await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         elsewhere = any(m.value == "outside" for m in self.vocabulary.find(text, "registration")) if text else False
         from actions.policy_search import asked_slot
 

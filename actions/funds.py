@@ -45,15 +45,26 @@ class ActionRecommendFund(PolicyAction):
             await ActionRouteEligibility(self._store, self._vocabulary).measures_for_kinds(dispatcher, kinds)
             return [SlotSet("need_text", need)]
         if await self.spans_funds(topics := self._topics(need)):
-            return await self.several_needs(dispatcher, need, topics)
-        if not topics and WANTS_TO_APPLY.search(need) and (kinds or self.vocabulary.best(need, "subject_type")):
+            events = await self.several_needs(dispatcher, need, topics)
+        elif not topics and WANTS_TO_APPLY.search(need) and (kinds or self.vocabulary.best(need, "subject_type")):
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
-        events = await self.recommend(dispatcher, tracker, need)
-        facts = [m.value for m in self.vocabulary.find(need, "fact")]
-        if facts and self.latest(tracker, "topic"):  # "…有啥支持 另外钱是市里出还是区里出"
+        else:
+            events = await self.recommend(dispatcher, tracker, need)
+        return [*events, *await self.also_asked(dispatcher, tracker, domain, need, topics)]
+
+    async def also_asked(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, need: str,
+                         topics: list[str]) -> list[EventType]:
+        """What a message asks besides its need: a fact of the document ("另外钱是市里出还是区里出", "文件啥时候印发的"),
+        and a fact about the asker that settles who may apply ("我们注册在上海")."""
+        events: list[EventType] = []
+        if topics and self.vocabulary.find(need, "fact"):
             from actions.facts import ActionAnswerDocFact
 
             events += await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        from actions.eligibility import failing_note
+
+        if topics and (note := await failing_note(self, tracker)):
+            dispatcher.utter_message(text=note[0], buttons=steps("human"))
         return events
 
     async def recommend(self, dispatcher: CollectingDispatcher, tracker: Tracker, need: str) -> list[EventType]:

@@ -70,7 +70,8 @@ class ActionSearchPolicy(PolicyAction):
 
         recommender = ActionRecommendFund(self._store, self._vocabulary)
         if question and await recommender.spans_funds(topics := recommender._topics(question)):
-            return await recommender.several_needs(dispatcher, question, topics)
+            events = await recommender.several_needs(dispatcher, question, topics)
+            return [*events, *await recommender.also_asked(dispatcher, tracker, domain, question, topics)]
         hits = await self.call(self.store.search, question, 3) if question else []
         if not hits or not related(hits[0].score):
             dispatcher.utter_message(

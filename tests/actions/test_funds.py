@@ -91,3 +91,22 @@ async def test_facts_with_a_need_answer_the_need_and_facts_alone_start_the_check
     dispatcher.messages.clear()
     events = await action.run(dispatcher, make_tracker("我们是示范区的高新企业", "inform"), {})
     assert dispatcher.messages == [] and events == [{"event": "followup", "name": "eligibility_form", "timestamp": None}]
+
+
+async def test_a_need_with_a_settling_fact_about_the_asker_names_the_measure_and_the_rule(store, vocabulary, dispatcher,
+                                                                                       make_tracker):
+    from actions.facts import ActionAnswerOutOfScope
+
+    text = "天使投资机构投早期项目有奖励吗 我们注册在上海"
+    await ActionAnswerOutOfScope(store, vocabulary).run(dispatcher, make_tracker(text, "out_of_scope"), {})
+    reply = texts(dispatcher)
+    assert "第5条" in reply and "注册在北京以外的" in reply and "超出" not in reply, reply
+
+
+async def test_a_document_fact_asked_beside_two_needs_is_answered_too(store, vocabulary, dispatcher, make_tracker):
+    from actions.policy_search import ActionSearchPolicy
+
+    text = "首台套和北交所上市分别对应哪条 另外文件啥时候印发的"
+    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker(text, "ask_policy_question"), {})
+    reply = texts(dispatcher)
+    assert "第4条" in reply and "第7条" in reply and "印发日期" in reply, reply
