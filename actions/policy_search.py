@@ -60,18 +60,18 @@ class ActionSearchPolicy(PolicyAction):
 
             if (rerouted := await reroute(self, dispatcher, tracker, domain, doc)) is not None:
                 return rerouted
+        from actions.funds import ActionRecommendFund
+
+        recommender = ActionRecommendFund(self._store, self._vocabulary)
+        if question and await recommender.spans_funds(topics := recommender._topics(question)):
+            events = await recommender.several_needs(dispatcher, question, topics)  # and a fact asked beside them
+            return [*events, *await recommender.also_asked(dispatcher, tracker, domain, question, topics)]
         if question and self.latest(tracker, "fact"):
             from actions.facts import ActionAnswerDocFact
 
             return await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         if question and doc.unstated_topic(question):
             return await answer_unstated(self, dispatcher, tracker)
-        from actions.funds import ActionRecommendFund
-
-        recommender = ActionRecommendFund(self._store, self._vocabulary)
-        if question and await recommender.spans_funds(topics := recommender._topics(question)):
-            events = await recommender.several_needs(dispatcher, question, topics)
-            return [*events, *await recommender.also_asked(dispatcher, tracker, domain, question, topics)]
         hits = await self.call(self.store.search, question, 3) if question else []
         if not hits or not related(hits[0].score):
             dispatcher.utter_message(
