@@ -40,6 +40,8 @@ class Document(Base):
     silent_on: Mapped[list[str]] = Column(JSON, nullable=False, default=list)
     #: what users ask that the document does not state: [{code, topic, cues, section_id, quote}]
     unstated: Mapped[list[dict[str, Any]]] = Column(JSON, nullable=False, default=list)
+    #: what users call the document besides its 文号 and title (knowledge.yml document.aliases)
+    aliases: Mapped[list[str]] = Column(JSON, nullable=False, default=list)
     checksum: Mapped[str] = Column(String(64), nullable=False)
 
     sections: Mapped[list[Section]] = relationship(
