@@ -17,7 +17,7 @@ from bot.knowledge.textindex import Tokenizer
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "5"  # 4: measures.supports, conditions.conditional, documents.unstated; 5: documents.aliases
+SCHEMA_VERSION = "5"  # 4: measures.supports, conditions.conditional, documents.unstated; 5: documents.aliases, is_default
 
 Progress = Callable[[str], None]
 
@@ -105,6 +105,7 @@ def _write_document(session: Session, cdoc: CorpusDocument, tokenizer: Tokenizer
             unstated=[{"code": u["code"], "topic": u["topic"], "cues": list(u["cues"]), "section_id": u["section"],
                        "quote": u["quote"]} for u in knowledge.get("unstated") or []],
             aliases=[str(a) for a in meta.get("aliases") or []],
+            is_default=bool(meta.get("default")),
             checksum=cdoc.checksum,
         )
     )

@@ -142,12 +142,14 @@ _NUMBER = re.compile(r"(.+?发)\D*(\d{4})\D*(\d{1,3})\s*号")
 
 
 def names_number(doc_number: str, text: str) -> bool:
-    """The text quotes this 文号, however bracketed: 京科发〔2022〕4号, 京科发[2022]4号, 京科发2022年第4号."""
+    """The text quotes this 文号, however bracketed: 京科发〔2022〕4号, 京科发[2022]4号, 京科发2022年第4号, 22年4号文."""
     parts = _NUMBER.fullmatch(doc_number.strip())
     if parts is None:
         return canonical(doc_number) in canonical(text)
     prefix, year, number = parts.groups()
-    return prefix in text and re.search(rf"{year}\D{{0,3}}{number}\s*号", text) is not None
+    # without the issuer's prefix ("2019年的11号文") only when it says 号文: a bare "2024年1号" may be a date
+    tail = r"\s*号" if prefix in text else r"\s*号文"
+    return re.search(rf"(?<!\d)(?:{year}|{year[2:]}年)\D{{0,3}}(?<!\d){number}{tail}", text) is not None
 
 
 def plain(text: str) -> str:
@@ -156,10 +158,13 @@ def plain(text: str) -> str:
 
 
 def names_title(title: str, text: str) -> bool:
-    """The text quotes the title (punctuation aside), or the part of it after "关于"."""
-    t, c = plain(title), plain(text)
-    core = t.removeprefix("关于")
-    return bool(t) and (t in c or (len(core) >= 8 and core in c))
+    """The text quotes the title (punctuation and a closing "(试行)" aside), or the part of it after "关于"."""
+    c = plain(text)
+    for t in dict.fromkeys((plain(title), plain(re.sub(r"[(（][^()（）]*[)）]\s*$", "", title.strip())))):
+        core = t.removeprefix("关于")
+        if t and (t in c or (len(core) >= 8 and core in c)):
+            return True
+    return False
 
 
 def documents_named(docs: list[DocumentInfo], text: str, funds: dict[str, list[FundInfo]] | None = None) \

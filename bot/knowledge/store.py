@@ -98,10 +98,13 @@ class PolicyStore:
         raise KeyError(doc_id)
 
     def _load_primary(self) -> list[DocumentInfo]:
-        """The default document: the first (by id) with curated eligibility, else with funds, else the first."""
+        """The default document: the one its knowledge.yml marks ``default``, else the first (by id) with curated
+        eligibility, else with funds, else the first."""
         docs = self.documents()
         if not docs:
             raise StoreNotReady("no documents in the policy store: run `python -m bot ingest`")
+        if marked := [d for d in docs if d.is_default]:
+            return marked[:1]
         with self._session() as s:
             curated = set(s.scalars(select(m.Condition.document_id)))
             with_funds = set(s.scalars(select(m.Fund.document_id)))
@@ -236,7 +239,10 @@ class PolicyStore:
 
     def materials(self, fund_code: str | None = None, measure_number: int | None = None,
                   subject_type: str | None = None, doc_id: str | None = None) -> list[MaterialInfo]:
-        """Materials for a fund or a measure: clause-related first, then typical ones, in curated order."""
+        """Materials for a fund or a measure: clause-related first, then typical ones, in curated order. Without
+        ``doc_id``, a fund's materials are its document's."""
+        if doc_id is None and fund_code and (f := self.fund(fund_code)) is not None:
+            doc_id = f.document_id
         doc = self.document(doc_id)
         if measure_number is not None and fund_code is None:
             x = self.measure(measure_number, doc.id)
