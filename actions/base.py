@@ -55,7 +55,10 @@ class PolicyAction(Action, ABC):
         if is_english(original_text(tracker)) and not noted_this_turn(tracker):
             dispatcher.utter_message(text=ENGLISH_NOTE)
         try:
-            events = await self.answer(dispatcher, tracker, domain)
+            from actions.documents import answer_about_documents  # a repealed or a second document
+
+            answered = await answer_about_documents(self, dispatcher, tracker)
+            events = answered if answered is not None else await self.answer(dispatcher, tracker, domain)
         except StoreNotReady:
             log.exception("policy store not ready")
             dispatcher.utter_message(text="政策库正在准备中，请稍后再试，或转人工咨询。", buttons=steps("human"))
