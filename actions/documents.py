@@ -5,7 +5,8 @@ Every question-answering action asks :func:`answer_about_documents` first (``Pol
 - a question that names a document the corpus repeals (中科园发〔2019〕11号 …): the repeal, cited, and what is in
   force now — never "not covered";
 - a question that names a document other than the primary one (by 文号, title, short name, alias or fund name), or
-  whose best passage stands in another document: the answer from that document, naming it (《title》（文号）);
+  whose best passage stands in another document and which uses a word only that document uses: the answer from
+  that document, naming it (《title》（文号）);
 - a question that fits several documents: which document says what, each cited.
 
 Otherwise it returns None and the action answers as before, from the primary document: with one document in the
@@ -87,6 +88,8 @@ async def answer_about_documents(action: PolicyAction, dispatcher: CollectingDis
     # BM25 scores of a small document run high (its words are rare in the index): a document fits when its best
     # passage is an answer (relevance.covered) and scores at least about a third of the best document's
     fitting = [d for d in docs if scores[d.id] and scores[d.id] >= FIT_SHARE * max(scores.values())]
+    if not any([await action.call(store.distinctive_words, text, d.id) for d in fitting if d.id != primary.id]):
+        return None  # only words every document uses ("有哪些支持资金", "什么时候施行"): the primary document's
     if not fitting or [d.id for d in fitting] == [primary.id]:
         return None
     if len(fitting) == 1:

@@ -58,6 +58,7 @@ class PolicyStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._index: tuple[DocumentIndex, Tokenizer] | None = None
+        self._texts: dict[str, str] | None = None
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, str | None], list[Any]] = {}
 
@@ -286,6 +287,17 @@ class PolicyStore:
                 with self._session() as s:
                     self._index = load_index(s)
             return self._index
+
+    def distinctive_words(self, text: str, doc_id: str) -> list[str]:
+        """The words of a question that this document's text uses and no other document's does: what ties a
+        question to one document when it does not name it ("碳捕集" to the one about carbon capture)."""
+        index, tokenizer = self.index()
+        with self._lock:
+            if self._texts is None:
+                self._texts = index.text_by_document()
+        own = self._texts.get(doc_id, "")
+        others = [t for d, t in self._texts.items() if d != doc_id]
+        return [w for w in dict.fromkeys(tokenizer.words(text)) if w in own and not any(w in t for t in others)]
 
     def search(self, query: str, top: int = 5, doc_id: str | None = None) -> list[SearchHit]:
         """The best passages of every document (or of ``doc_id`` only)."""

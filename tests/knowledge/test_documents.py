@@ -91,3 +91,11 @@ def test_a_date_is_not_a_document_number():
     assert not names_number("京测发〔2024〕1号", "2024年1月1号开始")
     assert not names_number("京测发〔2024〕1号", "2024年1号")
     assert names_number("京测发〔2024〕1号", "24年1号文")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("碳捕集有补贴吗", ["碳捕集"]), ("光伏项目有支持吗", ["光伏"]),
+    ("有哪些支持资金", []), ("什么时候施行", []), ("示范区企业有什么支持", []),  # words both documents use
+])
+def test_words_that_tie_a_question_to_one_document(two_doc_store, text, words):
+    assert two_doc_store.distinctive_words(text, "test-2024") == words
