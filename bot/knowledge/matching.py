@@ -149,7 +149,8 @@ def names_number(doc_number: str, text: str) -> bool:
     prefix, year, number = parts.groups()
     # without the issuer's prefix ("2019年的11号文") only when it says 号文: a bare "2024年1号" may be a date
     tail = r"\s*号" if prefix in text else r"\s*号文"
-    return re.search(rf"(?<!\d)(?:{year}|{year[2:]}年)\D{{0,3}}(?<!\d){number}{tail}", text) is not None
+    listed = r"(?:\d{1,3}\s*号?\s*[和、及与,，]\s*)*"  # "中科园发〔2019〕11号和25号"
+    return re.search(rf"(?<!\d)(?:{year}|{year[2:]}年)\D{{0,3}}{listed}(?<!\d){number}{tail}", text) is not None
 
 
 def plain(text: str) -> str:
