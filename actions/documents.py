@@ -21,7 +21,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import GUIDE_HINT, HOTLINE, say, shorten, source_line, steps
+from actions.answers import GUIDE_HINT, HOTLINE, button, say, shorten, source_line, steps
 from actions.base import PolicyAction, user_text
 from bot.knowledge.records import MATERIAL_LABELS, DocumentInfo
 from bot.knowledge.relevance import covered, related
@@ -75,6 +75,8 @@ async def answer_about_documents(action: PolicyAction, dispatcher: CollectingDis
         return None
     primary = docs[0]
     named = await action.call(store.documents_named, text)
+    if not named and action.name() == "action_list_funds" and not action.vocabulary.find(text, "topic"):
+        return await funds_of_every_document(action, dispatcher, docs)  # "有哪些资金": each document's
     if named:
         if [d.id for d in named] == [primary.id]:
             return None  # the primary document, named: the actions' own answers
@@ -124,12 +126,12 @@ async def answer_repealed(action: PolicyAction, dispatcher: CollectingDispatcher
         sentence = repeal_sentence(await action.call(action.store.section_text, section), olds) \
             if section != doc.id else ""
         names = "、".join(f"{r['number']}（《{r['title']}》）" for r in olds)
-        when = doc.effective or "印发后"
+        when = doc.effective or "自印发之日起施行"
         day = (f"（{doc.effective_date.year}年{doc.effective_date.month}月{doc.effective_date.day}日）"
                if doc.effective_date else "")
-        lines.append(f"{names}已经废止：{doc.named}规定本措施{when}{day}，" + (f"「{sentence}」" if sentence else
-                     "原文件同时废止") + "。")
-        lines.append(f"现在适用的是{doc.named}。文件没有逐条说明旧措施与新措施的对应关系；按新文件能申请什么，可以直接问我。")
+        lines.append(f"{names}已经废止。")
+        lines.append(f"{doc.ref}规定，本措施{when}{day}，" + (f"「{sentence}」。" if sentence else "原文件同时废止。"))
+        lines.append(f"现在适用的是{doc.named}；文件没有逐条说明旧措施与新措施的对应关系。按新文件能申请什么，可以直接问我。")
         cites.append((citation, sentence or names, section))
     say(dispatcher, "\n".join(lines), citations=cites, buttons=steps("funds", "eligibility"))
     return []
@@ -207,6 +209,25 @@ async def funds(action: PolicyAction, dispatcher: CollectingDispatcher, doc: Doc
     return [SlotSet("fund", found[0].code)] if len(found) == 1 else []
 
 
+async def funds_of_every_document(action: PolicyAction, dispatcher: CollectingDispatcher,
+                                  docs: list[DocumentInfo]) -> list[EventType]:
+    lines, cites, buttons = [], [], []
+    for doc in docs:
+        found = await action.call(action.store.funds, doc.id)
+        if not found:
+            continue
+        lines.append(f"{doc.named}设立{len(found)}项支持资金：")
+        for f in found:
+            numbers = [m.number for m in f.measures]
+            span = f"第{numbers[0]}–{numbers[-1]}条" if len(numbers) > 1 else f"第{numbers[0]}条" if numbers else ""
+            lines.append(f"· {f.short_name}" + (f"（{span}）" if span else ""))
+        cites += [(f.citation, f"制定实施《{f.name}》", f.section_id) for f in found]
+        buttons += [button(f.short_name, "ask_fund", fund=f.code) for f in found]
+    lines.append("想了解哪一项？")
+    say(dispatcher, "\n".join(lines), citations=cites, buttons=buttons)
+    return []
+
+
 async def who_may_apply(action: PolicyAction, dispatcher: CollectingDispatcher, tracker: Tracker,
                         doc: DocumentInfo) -> list[EventType]:
     """The document's rule of who may apply, and for the facts the user gave, where they stand."""
@@ -220,7 +241,8 @@ async def who_may_apply(action: PolicyAction, dispatcher: CollectingDispatcher, 
         say(dispatcher, f"{doc.named}没有可供判断的申报条件，请以对应的资金管理办法和申报指南为准。",
             buttons=steps("human"))
         return []
-    quotes = list(dict.fromkeys(c.quote for c in rule.conditions))
+    quotes = [q for q in dict.fromkeys(c.quote for c in rule.conditions)
+              if not any(q != other and q in other for other in (c.quote for c in rule.conditions))]
     lines = [f"{doc.named}规定的支持对象：「{'……'.join(quotes)}」。"]
     if any(profile.values()):
         verdict = await action.call(action.store.check_eligibility, profile, doc.id)
@@ -256,7 +278,7 @@ async def header_facts(action: PolicyAction, dispatcher: CollectingDispatcher, d
     lines, cites = [], []
     for fact in dict.fromkeys(facts):
         answer, quote = header_answer(doc, fact)
-        lines.append(answer)
+        lines.append(answer if doc.title in answer else f"{doc.named}：{answer}")
         section = None
         if fact in ("effective_date", "repealed"):
             section = await action.call(action.store.section_containing, "起施行" if fact == "effective_date"

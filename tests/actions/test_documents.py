@@ -130,3 +130,11 @@ async def test_two_documents_named_each_say_their_part(two_doc_store, vocabulary
     reply = texts(dispatcher)
     assert "（京科发〔2022〕4号）：没有找到与此直接相关的条款" in reply
     assert "（京测发〔2024〕1号）第2条“支持建筑光伏一体化示范”" in reply
+
+
+async def test_the_funds_of_every_document(two_doc_store, vocabulary2, dispatcher, make_tracker):
+    await ActionListFunds(two_doc_store, vocabulary2).run(dispatcher, make_tracker("有哪些资金", "list_funds"), {})
+    reply = texts(dispatcher)
+    assert reply.startswith("《关于推动中关村加快建设世界领先科技园区的若干政策措施》（京科发〔2022〕4号）设立5项支持资金")
+    assert "（京测发〔2024〕1号）设立1项支持资金：\n· 绿色低碳技术攻关（第1–2条）" in reply
+    assert "绿色低碳技术攻关" in [b["title"] for b in dispatcher.messages[0]["buttons"]]
