@@ -23,6 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import GUIDE_HINT, HOTLINE, button, say, shorten, source_line, steps
 from actions.base import PolicyAction, user_text
+from actions.facts import HEADER_FACTS, header_answer
 from bot.knowledge.records import MATERIAL_LABELS, DocumentInfo
 from bot.knowledge.relevance import covered, related
 from bot.knowledge.search import document_of
@@ -37,7 +38,6 @@ QUESTION_ACTIONS = frozenset({
     "action_describe_measure", "action_recommend_fund", "action_answer_capabilities", "action_route_eligibility",
     "action_handle_profile_facts", "action_list_materials", "action_check_eligibility",
 })
-HEADER_FACTS = ("title", "doc_number", "issuers", "issue_date", "effective_date", "repealed")
 MATERIALS_ASK = re.compile(r"材料|资料|准备什么|准备啥|要交|提交什么")
 WHO_ASK = re.compile(r"谁能|谁可以|哪些单位|哪类|什么样的|支持对象|申报条件|申请条件|什么条件|资格|门槛|"
                      r"能(?:不能)?(?:申请|报|申报|参与)|可(?:以|不可以)?(?:申请|报|申报)|符合(?:条件)?(?:吗|么|不)")
@@ -83,7 +83,7 @@ async def answer_about_documents(action: PolicyAction, dispatcher: CollectingDis
         if len(named) == 1:
             return await answer_from(action, dispatcher, tracker, named[0], text)
         return await which_says_what(action, dispatcher, text, named)
-    scores = {}
+    scores: dict[str, float] = {}
     for d in docs:
         hits = await action.call(store.search, text, 1, d.id)
         scores[d.id] = hits[0].score if hits and covered(hits[0].score) else 0.0
@@ -273,8 +273,6 @@ async def materials(action: PolicyAction, dispatcher: CollectingDispatcher, doc:
 
 async def header_facts(action: PolicyAction, dispatcher: CollectingDispatcher, doc: DocumentInfo,
                        facts: list[str]) -> list[EventType]:
-    from actions.facts import header_answer
-
     lines, cites = [], []
     for fact in dict.fromkeys(facts):
         answer, quote = header_answer(doc, fact)

@@ -138,3 +138,15 @@ async def test_the_funds_of_every_document(two_doc_store, vocabulary2, dispatche
     assert reply.startswith("《关于推动中关村加快建设世界领先科技园区的若干政策措施》（京科发〔2022〕4号）设立5项支持资金")
     assert "（京测发〔2024〕1号）设立1项支持资金：\n· 绿色低碳技术攻关（第1–2条）" in reply
     assert "绿色低碳技术攻关" in [b["title"] for b in dispatcher.messages[0]["buttons"]]
+
+
+async def test_a_fund_button_of_the_second_document(two_doc_store, vocabulary2, dispatcher, make_tracker):
+    from actions.funds import ActionDescribeFund
+
+    tracker = make_tracker('/ask_fund{"fund": "green_lowcarbon"}', "ask_fund",
+                           entities=[{"entity": "fund", "value": "green_lowcarbon"}])
+    events = await ActionDescribeFund(two_doc_store, vocabulary2).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert "【绿色低碳技术攻关】依据《测试示范区绿色低碳技术攻关支持资金管理办法(试行)》" in reply
+    assert "依据：京测发〔2024〕1号 一（一）" in reply
+    assert slot_events(events)["fund"] == "green_lowcarbon"
