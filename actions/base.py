@@ -58,8 +58,11 @@ class PolicyAction(Action, ABC):
         if is_english(original_text(tracker)) and not noted_this_turn(tracker):
             dispatcher.utter_message(text=ENGLISH_NOTE)
         try:
-            term = off_topic(self.vocabulary, user_text(tracker)) if self.checks_scope else None
-            if term:
+            from actions.documents import answer_about_documents  # a repealed or a second document
+
+            events = await answer_about_documents(self, dispatcher, tracker)
+            term = off_topic(self.vocabulary, user_text(tracker)) if self.checks_scope and events is None else None
+            if events is None and term:
                 from actions.facts import ActionAnswerOtherPolicy, out_of_scope
 
                 if self.vocabulary.other_policy_in(term):
@@ -67,7 +70,7 @@ class PolicyAction(Action, ABC):
                                                                                                  domain)
                 else:
                     events = out_of_scope(dispatcher, tracker)
-            else:
+            elif events is None:
                 events = await self.answer(dispatcher, tracker, domain)
         except StoreNotReady:
             log.exception("policy store not ready")

@@ -31,14 +31,14 @@ def header_answer(doc: DocumentInfo, fact: str) -> tuple[str, str]:
         return f"{title}的文号是{doc.doc_number}。", doc.doc_number or ""
     if fact == "issuers":
         who = "、".join(doc.issuers)
-        return f"{title}由{who}联合印发。", who
+        return f"{title}由{who}{'联合' if len(doc.issuers) > 1 else ''}印发。", who
     if fact == "issue_date":
         day = f"{doc.issued.year}年{doc.issued.month}月{doc.issued.day}日" if doc.issued else "（文件未写明）"
         return f"{title}的印发日期是{day}。", day
     if fact == "effective_date":
         when = doc.effective or "文件未写明施行日期"
         day = (f"，即{doc.effective_date.year}年{doc.effective_date.month}月{doc.effective_date.day}日"
-               if doc.effective_date else "")
+               if doc.effective_date and "年" not in when else "")
         return (f"本措施{when}{day}。文件没有规定有效期或截止日期，也没有写明执行到哪一年；"
                 "如有调整，以主管部门后续发文为准。"), when
     repeals = "；".join(f"《{r['title']}》（{r['number']}）" for r in doc.repeals)

@@ -63,6 +63,32 @@ def store(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Iterator[
     s.engine.dispose()
 
 
+EXTRA_DOC_DIR = DATA_DIR / "extra-doc" / "test-2024"
+
+
+def corpus_with_extra_doc(target: Path) -> Path:
+    """A copy of the committed corpus plus the fictional second document 京测发〔2024〕1号, in ``target``."""
+    import shutil
+
+    shutil.copytree(CORPUS_DIR, target)
+    shutil.copytree(EXTRA_DOC_DIR, target / EXTRA_DOC_DIR.name)
+    return target
+
+
+@pytest.fixture(scope="session")
+def two_doc_corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return corpus_with_extra_doc(tmp_path_factory.mktemp("two-docs") / "corpus")
+
+
+@pytest.fixture(scope="session")
+def two_doc_store(tmp_path_factory: pytest.TempPathFactory, two_doc_corpus_dir: Path) -> Iterator[PolicyStore]:
+    """A store holding both documents (shared: tests only read it)."""
+    s = PolicyStore.from_url(f"sqlite:///{tmp_path_factory.mktemp('store2') / 'policy.db'}")
+    ingest(s.engine, load_corpus(two_doc_corpus_dir), progress=lambda _: None)
+    yield s
+    s.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
     """The model, trained first if its inputs changed (seconds when only cached parts changed)."""

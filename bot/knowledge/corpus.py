@@ -129,6 +129,9 @@ def load_corpus(corpus_dir: Path) -> Corpus:
         problems.extend(f"{knowledge_path}: {p}" for p in check_knowledge(doc, knowledge, lexicon))
         checksum = hashlib.sha256(source.read_bytes()).hexdigest()
         documents.append(CorpusDocument(doc, knowledge, source, checksum))
+    defaults = [d.doc.doc_id for d in documents if (d.knowledge.get("document") or {}).get("default")]
+    if len(defaults) > 1:
+        problems.append(f"{corpus_dir}: more than one document is marked default: {', '.join(defaults)}")
     if problems:
         raise CorpusError(problems)
     return Corpus(lexicon, documents, warnings)

@@ -17,7 +17,7 @@ from bot.knowledge.textindex import Tokenizer
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "4"  # 4: measures.supports, conditions.conditional, documents.unstated
+SCHEMA_VERSION = "5"  # 4: measures.supports, conditions.conditional, documents.unstated; 5: documents.aliases, is_default
 
 Progress = Callable[[str], None]
 
@@ -104,6 +104,8 @@ def _write_document(session: Session, cdoc: CorpusDocument, tokenizer: Tokenizer
             silent_on=list(meta.get("silent_on") or []),
             unstated=[{"code": u["code"], "topic": u["topic"], "cues": list(u["cues"]), "section_id": u["section"],
                        "quote": u["quote"]} for u in knowledge.get("unstated") or []],
+            aliases=[str(a) for a in meta.get("aliases") or []],
+            is_default=bool(meta.get("default")),
             checksum=cdoc.checksum,
         )
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declarative_base, relationship
 from sqlalchemy.types import JSON
 
@@ -40,6 +40,10 @@ class Document(Base):
     silent_on: Mapped[list[str]] = Column(JSON, nullable=False, default=list)
     #: what users ask that the document does not state: [{code, topic, cues, section_id, quote}]
     unstated: Mapped[list[dict[str, Any]]] = Column(JSON, nullable=False, default=list)
+    #: what users call the document besides its 文号 and title (knowledge.yml document.aliases)
+    aliases: Mapped[list[str]] = Column(JSON, nullable=False, default=list)
+    #: the document questions are about unless they name another (knowledge.yml document.default)
+    is_default: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     checksum: Mapped[str] = Column(String(64), nullable=False)
 
     sections: Mapped[list[Section]] = relationship(

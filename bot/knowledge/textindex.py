@@ -125,6 +125,14 @@ class DocumentIndex:
     def __len__(self) -> int:
         return len(self._passages)
 
+    def text_by_document(self) -> dict[str, str]:
+        """Each document's passages, titles and texts joined, lower-cased; a section id starts with its
+        document's id."""
+        out: dict[str, list[str]] = {}
+        for p in self._passages:
+            out.setdefault(p.section_id.split("/", 1)[0], []).append(f"{p.title} {p.text}".lower())
+        return {doc: "\n".join(parts) for doc, parts in out.items()}
+
     def search(self, query: str, top: int = 5) -> list[SearchHit]:
         """The best passages (one per section) with their BM25 scores, best first — every passage that shares a word
         with the question, weak ones too: the caller decides what is good enough (see :mod:`relevance`)."""

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from bot.knowledge.corpus import LEXICON_NAME, KNOWLEDGE_NAME, document_dirs
-from bot.knowledge.store import parse_measure_number
+from bot.knowledge.matching import parse_measure_number
 from bot.knowledge.writing import TypoRepair
 
 HIGHTECH_NONE = "none"

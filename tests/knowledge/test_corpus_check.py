@@ -96,3 +96,20 @@ def test_invalid_yaml_is_reported_not_raised_raw(tmp_path):
     (corpus_dir / "zgc-2022" / "knowledge.yml").write_text("funds: [unclosed", encoding="utf-8")
     with pytest.raises(CorpusError, match="not valid YAML"):
         load_corpus(corpus_dir)
+
+
+def test_the_second_test_document_passes_the_check_beside_the_committed_one(two_doc_corpus_dir):
+    corpus = load_corpus(two_doc_corpus_dir)
+    assert [d.doc.doc_id for d in corpus.documents] == ["test-2024", "zgc-2022"]
+    assert not any("test-2024" in w for w in corpus.warnings)
+
+
+def test_at_most_one_document_is_the_default(tmp_path: Path):
+    from ..conftest import corpus_with_extra_doc
+
+    corpus_dir = corpus_with_extra_doc(tmp_path / "corpus")
+    path = corpus_dir / "test-2024" / "knowledge.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("  short_name:", "  default: true\n  short_name:", 1),
+                    encoding="utf-8")
+    with pytest.raises(CorpusError, match="more than one document is marked default: test-2024, zgc-2022"):
+        load_corpus(corpus_dir)

@@ -19,6 +19,20 @@ def test_document_facts(store):
     assert [r["number"] for r in doc.repeals] == ["中科园发〔2019〕11号", "中科园发〔2019〕25号"]
 
 
+def test_the_default_document_is_found_once_per_store(tmp_path):
+    """document() without an id used to run two queries on every call (which document has conditions, funds)."""
+    from sqlalchemy import event
+
+    s = PolicyStore.from_url(f"sqlite:///{tmp_path / 'p.db'}")
+    ingest(s.engine, load_corpus(CORPUS_DIR), progress=lambda _: None)
+    assert s.document().id == "zgc-2022"
+    statements: list[str] = []
+    event.listen(s.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert [s.document().id for _ in range(3)] == ["zgc-2022"] * 3
+    assert statements == []
+    s.engine.dispose()
+
+
 def test_five_funds_with_their_measures(store):
     funds = store.funds()
     assert [f.short_name for f in funds] == ["提升企业创新能力", "科技金融", "园区高质量发展", "创新创业生态环境",
