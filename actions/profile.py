@@ -214,3 +214,16 @@ class ActionValidateSlotMappings(ValidationAction):
     async def extract_hightech(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> dict[str, Any]:
         return self._extract("hightech", tracker)
+
+    # the values are resolved above; validation keeps them (and keeps rasa_sdk from warning about each slot)
+    async def validate_subject_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> dict[str, Any]:
+        return {"subject_type": value}
+
+    async def validate_registration(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> dict[str, Any]:
+        return {"registration": value}
+
+    async def validate_hightech(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> dict[str, Any]:
+        return {"hightech": value}
