@@ -256,6 +256,9 @@ class ActionRouteEligibility(PolicyAction):
                     or (not named and not GENERAL_RULE.search(text)))
         if not personal:
             events = await self.general_answer(dispatcher, text, facts, kinds)
+            from actions.compound import answer_the_rest
+
+            events += await answer_the_rest(self, dispatcher, tracker, domain, "rule")
             return [*events, FollowupAction("action_listen")]
         profile = profile_of(tracker)
         verdict = await self.call(self.store.check_eligibility, profile)
@@ -264,6 +267,9 @@ class ActionRouteEligibility(PolicyAction):
             events = await give_verdict(self, dispatcher, profile)
             if needs and verdict.outcome != "not_eligible":  # "我们是国高 注册在海淀 想申请首台套 能报吗": the need too
                 events += await ActionRecommendFund(self._store, self._vocabulary).recommend(dispatcher, tracker, text)
+            from actions.compound import answer_the_rest
+
+            events += await answer_the_rest(self, dispatcher, tracker, domain, "own_case")  # "…能报吗 流程是啥"
             return [*events, FollowupAction("action_listen")]
         return [FollowupAction("eligibility_form")]
 

@@ -54,18 +54,12 @@ class ActionRecommendFund(PolicyAction):
 
     async def also_asked(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, need: str,
                          topics: list[str]) -> list[EventType]:
-        """What a message asks besides its need: a fact of the document ("另外钱是市里出还是区里出", "文件啥时候印发的"),
-        and a fact about the asker that settles who may apply ("我们注册在上海")."""
-        events: list[EventType] = []
-        if topics and self.vocabulary.find(need, "fact"):
-            from actions.facts import ActionAnswerDocFact
+        """What a message asks besides its need (:mod:`actions.compound`)."""
+        if not topics:
+            return []
+        from actions.compound import answer_the_rest
 
-            events += await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
-        from actions.eligibility import failing_note
-
-        if topics and (note := await failing_note(self, tracker)):
-            dispatcher.utter_message(text=note[0], buttons=steps("human"))
-        return events
+        return await answer_the_rest(self, dispatcher, tracker, domain, "need")
 
     async def recommend(self, dispatcher: CollectingDispatcher, tracker: Tracker, need: str) -> list[EventType]:
         match = await self.call(self.store.match_need, need)

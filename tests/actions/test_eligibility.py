@@ -217,3 +217,15 @@ async def test_a_question_answered_by_its_own_action_inside_the_check_is_not_ans
     await ActionAskRegistration(store, vocabulary).run(dispatcher, tracker, {})
     reply = texts(dispatcher)
     assert reply.startswith("换个问法") and "没有直接对应" not in reply
+
+
+async def test_own_case_and_a_detail_the_document_leaves_open_are_both_answered(store, vocabulary, dispatcher,
+                                                                               make_tracker):
+    from actions.profile import resolve
+
+    text = "我们是示范区的国高 能报吗 申报流程是啥"
+    tracker = make_tracker(text, "check_eligibility", slots=resolve(vocabulary, text, []))
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "eligible"
+    assert "没有写明申报流程" in reply, reply

@@ -1,0 +1,46 @@
+"""A message that asks several things: the parts its main answer left out.
+
+"我们做芯片的国高 想了解北交所上市有啥支持 另外钱是市里出还是区里出", "我们是示范区国高能报吗 申报流程是啥":
+the action that answers the main question (a need, the user's own case, who may apply) then answers a fact of the
+document, a detail the document does not state, and — beside a need — a fact about the asker that settles who
+may apply. Each part is answered by the code that answers it on its own; nothing here answers policy itself.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answers import steps
+from actions.base import PolicyAction, user_text
+
+#: details the main answers already cover ("文件未写明支持金额和申报时间" follows every need)
+COVERED_BY_NEED = {"amount", "deadline"}
+
+
+async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict, answered: str) -> list[EventType]:
+    """What the latest message asks besides the part just answered (``answered``: need / own_case / rule)."""
+    text = user_text(tracker)
+    if not text:
+        return []
+    events: list[EventType] = []
+    if action.vocabulary.find(text, "fact"):
+        from actions.facts import ActionAnswerDocFact
+
+        events += await ActionAnswerDocFact(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
+    else:
+        doc = await action.call(action.store.document)
+        topic = doc.unstated_topic(text)
+        if topic and not (answered == "need" and topic["code"] in COVERED_BY_NEED):
+            from actions.unstated import answer_unstated
+
+            events += await answer_unstated(action, dispatcher, tracker, topic)
+    if answered == "need":
+        from actions.eligibility import failing_note
+
+        if note := await failing_note(action, tracker):
+            dispatcher.utter_message(text=note[0], buttons=steps("human"))
+    return events
