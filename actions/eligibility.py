@@ -25,6 +25,7 @@ from actions.knowledge import get_store, get_vocabulary
 from actions.profile import message_facts
 from bot.knowledge.store import PolicyStore, Verdict
 from bot.knowledge.vocabulary import Vocabulary, preferred
+from bot.knowledge.writing import ENGLISH_NOTE
 
 UNKNOWN = "unknown"
 AMBIGUOUS = "ambiguous"
@@ -357,14 +358,21 @@ KIND_OF_SUBJECT = {"enterprise": "enterprise", "university": "university", "rese
                    "service_org": "service_org", "social_org": "social_org"}
 
 
+#: how the name of an institution ends (天使投资 is an activity and a need; 大学科技园 is an applicant)
+INSTITUTION = ("园", "器", "机构", "中心", "组织", "空间", "基地", "医院")
+
+
 def need_mentions(vocabulary: Vocabulary, text: str) -> list[str]:
     """The need topics a message names, leaving out words that are part of a kind of applicant (外资企业 is no 外资
     need: it asks whether a foreign-invested enterprise may apply)."""
     if not text:
         return []
-    kinds = [m for m in vocabulary.find(text, "subject_type")]
+    spans = [(m.start, m.end) for m in vocabulary.find(text, "subject_type")]
+    # "大学科技园可以申请吗", "孵化器能申请吗": a kind of applicant the measures name, not a need
+    spans += [(m.start(), m.end()) for k in vocabulary.applicant_kinds.values() for w in k.get("words") or []
+              if len(w) >= 3 and w.endswith(INSTITUTION) for m in re.finditer(re.escape(w), text)]
     return [m.value for m in vocabulary.find(text, "topic")
-            if not any(k.start <= m.start and m.end <= k.end and k.end - k.start > m.end - m.start for k in kinds)]
+            if not any(s <= m.start and m.end <= e for s, e in spans)]
 
 
 def own_kind(tracker: Tracker, text: str) -> list[str]:
@@ -598,7 +606,7 @@ def answered_this_turn(tracker: Tracker) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             return False
-        if event.get("event") == "bot" and (event.get("text") or "").strip():
+        if event.get("event") == "bot" and (event.get("text") or "").strip() not in ("", ENGLISH_NOTE):
             return True
     return False
 

@@ -120,6 +120,10 @@ class ActionAnswerOtherPolicy(PolicyAction):
         doc = await self.call(self.store.document)
         text = user_text(tracker)
         term = self.vocabulary.other_policy_in(text)
+        if not term and text:  # read as "another policy", but none is named: answer it as a question about this one
+            from actions.policy_search import ActionSearchPolicy
+
+            return await ActionSearchPolicy(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         rest = text.replace(term, " ") if term else text
         hits = await self.call(self.store.search, rest, 3) if rest.strip() else []
         if hits and covered(hits[0].score) and (not term or self.latest(tracker, "topic")):
