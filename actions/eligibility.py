@@ -51,6 +51,8 @@ STATES_OWN = re.compile(r"注册(?:地址|地)?(?:其实|实际上?)?(?:在|是|
                         r"今年|去年|已经|[，,。;；\s](?:做|搞|干)\S{1,10}的|^(?:做|搞|干)\S{1,10}的")
 #: "注册在北京其他区、不在示范区的单位能申请吗": facts in a clause describing the kind asked about
 RELATIVE_CLAUSE = re.compile(r"[^，,。；;！!？?\s]{0,20}的(?=[^，,。；;\s的]{1,8}(?:能|可以|可不可以|能不能|是否|算不算|有没有|有资格|符合))")
+#: details of applying the document does not state, asked as "能申请吗" ("营收要达到多少才能申请")
+RULES_OF_APPLYING = ("thresholds", "combining")
 #: asks whether a need is supported ("有支持吗", "有补贴吗"), not who may apply
 NEED_ASK = re.compile(r"有(?:什么|啥|哪些)?(?:支持|补贴|补助|资助|奖励|扶持|政策)(?:吗|么|没|不)?|能(?:给|拿到?)(?:支持|补贴)|支持(?:吗|么)")
 #: which measures suit a kind of applicant
@@ -245,12 +247,14 @@ class ActionRouteEligibility(PolicyAction):
             # "企业参与国际标准制定能支持吗", "我们要办个国际学术会议 有支持吗": a need, not who may apply
             events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
             return [*events, FollowupAction("action_listen")]
-        if text and not ELIGIBILITY_ASK.search(text):
-            doc = await self.call(self.store.document)
-            if doc.unstated_topic(text):  # "哪些园区属于示范区": the document does not list them
-                from actions.unstated import answer_unstated
+        doc = await self.call(self.store.document) if text else None
+        topic = doc.unstated_topic(text) if doc else None
+        settling = facts.get("registration") or facts.get("hightech")
+        if topic and not settling and (not ELIGIBILITY_ASK.search(text) or topic["code"] in RULES_OF_APPLYING):
+            # "哪些园区属于示范区", "营收要达到多少才能申请", "可以同时申请好几项吗": the document does not say
+            from actions.unstated import answer_unstated
 
-                return [*await answer_unstated(self, dispatcher, tracker), FollowupAction("action_listen")]
+            return [*await answer_unstated(self, dispatcher, tracker), FollowupAction("action_listen")]
         named = any(facts.values()) or bool(kinds)
         own = STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))  # "注册在深圳的公司能申请吗" describes a kind
         personal = (bool(FIRST_PERSON.search(text)) or bool(own) or corrects_verdict(tracker, self.vocabulary)

@@ -49,6 +49,13 @@ class ActionListMaterials(PolicyAction):
             dispatcher.utter_message(text="文件没有写明申请流程和材料清单，以对应资金管理办法和当年申报指南为准；"
                                           "谁可以申报见三（一）。", buttons=steps("eligibility", "human"))
             return events
+        if fund is None and text:
+            doc = await self.call(self.store.document)
+            topic = doc.unstated_topic(text)
+            if topic and topic["code"] != "materials":  # "补贴款要交税吗", "需要企业自己出配套资金吗"
+                from actions.unstated import answer_unstated
+
+                return await answer_unstated(self, dispatcher, tracker, topic)
         if fund is None:
             funds = await self.call(self.store.funds)
             dispatcher.utter_message(text="文件没有列出申报材料清单（完整材料以各资金的申报指南为准）。您想申报哪项资金？我列出与文件条款相关的材料和常见材料。",

@@ -192,3 +192,20 @@ async def test_another_policy_is_named_as_not_covered_before_any_passage(store, 
     await ActionListMaterials(store, vocabulary).run(dispatcher, make_tracker("瞪羚企业认定要啥条件", "ask_materials"),
                                                      {})
     assert "没有涉及“瞪羚”" in texts(dispatcher) and "12345" in texts(dispatcher)
+
+
+@pytest.mark.parametrize("action, text, topic", [
+    ("route", "营收要达到多少才能申请", "成立年限、营业收入"),
+    ("route", "可以同时申请好几项吗", "同时申请多项"),
+    ("materials", "补贴款要交税吗", "税务处理"),
+    ("search", "评审标准是什么", "评审标准"),
+])
+async def test_details_of_applying_the_document_leaves_open_are_said_to_be_not_stated(store, vocabulary, dispatcher,
+                                                                                      make_tracker, action, text, topic):
+    from actions.eligibility import ActionRouteEligibility
+
+    cls = {"route": ActionRouteEligibility, "materials": ActionListMaterials, "search": ActionSearchPolicy}[action]
+    events = await cls(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"), {})
+    reply = texts(dispatcher)
+    assert "没有写明" in reply and topic in reply and "依据" in reply, reply
+    assert not any(e.get("name") == "eligibility_form" for e in events)
