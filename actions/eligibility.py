@@ -68,7 +68,7 @@ PLACE_QUESTION = re.compile(r"算不算|算.{0,8}(?:吗|么)|是不是.{0,8}(?:�
 #: a question about who may apply in general
 GENERAL_RULE = re.compile(r"谁|哪些单位|哪类|什么样的|什么单位|哪种|支持对象|申报条件|申请条件|什么条件|资格条件|条件是|门槛|"
                           r"要求是|有什么要求|算不算|属不属于|属于.{0,6}吗|在不在.{0,4}范围")
-QUESTION = re.compile(r"[?？]|吗|么|呢|什么|啥|怎么|如何|哪|是否|算不算|是不是|能不能|可不可以|有没有")
+QUESTION = re.compile(r"[?？]|吗|么|呢|什么|啥|怎么|如何|哪|是否|算不算|是不是|能不能|可不可以|有没有|在不在|属不属于")
 
 ICONS = {"met": "✅", "not_met": "❌", "unknown": "❓", "conditional": "❓", "reference": "⚠️"}
 STATUS_WORDS = {"met": "满足", "not_met": "不满足", "unknown": "待确认", "conditional": "待确认", "reference": "参照执行"}
@@ -250,7 +250,9 @@ class ActionRouteEligibility(PolicyAction):
         doc = await self.call(self.store.document) if text else None
         topic = doc.unstated_topic(text) if doc else None
         settling = facts.get("registration") or facts.get("hightech")
-        if topic and not settling and (not ELIGIBILITY_ASK.search(text) or topic["code"] in RULES_OF_APPLYING):
+        asks_place = bool(topic) and topic["code"] == "parks"  # "昌平算示范区吗": what they ask, facts or not
+        if topic and (asks_place or not settling and (not ELIGIBILITY_ASK.search(text)
+                                                       or topic["code"] in RULES_OF_APPLYING)):
             # "哪些园区属于示范区", "营收要达到多少才能申请", "可以同时申请好几项吗": the document does not say
             from actions.unstated import answer_unstated
 
@@ -542,7 +544,8 @@ class ValidateEligibilityForm(FormValidationAction):
     async def validate_registration(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> dict[str, Any]:
         text = user_text(tracker)
-        if text and PLACE_QUESTION.search(text) and tracker.get_slot("requested_slot") == "registration":
+        if text and PLACE_QUESTION.search(text) and tracker.get_slot("requested_slot") == "registration" \
+                and not _DONT_KNOW.search(text):
             return {"registration": None}  # "海淀算示范区吗" asks; the ask action answers it in context
         code = self._code("registration", value)
         if code == UNKNOWN:

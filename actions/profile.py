@@ -47,7 +47,10 @@ STATES_PLACE = re.compile(r"我们在|我们是在|我司在|公司在|位于|�
 APPLYING_BEFORE = re.compile(r"(?:正在|在|刚刚?|今年|准备|打算|计划|还在|已经)(?:申请|申报|递交?|交|提交|报|评)(?:了)?(?:的)?$")
 #: … and after it: "国高刚递了材料还没批", "高企在申请中"
 APPLYING_AFTER = re.compile(r"^(?:资质|证书|认定)?(?:的)?(?:材料)?(?:刚刚?|正在|在|已经|还在|今年)?(?:递|交|提交|申请|申报)(?!下来|到|成功|通过|好)"
-                            r"|^.{0,10}(?:还没批|没批下来|还在审|在审|审核中|没下来|没评上|还没通过|没通过)")
+                            r"|^.{0,10}(?:还没批|没批下来|还在审|在审|审核中|没下来|没评上|还没通过|没通过|过期|已经到期|到期了|"
+                            r"被取消|取消了|失效了|没复审|复审没|没通过复审)")
+#: a certificate held once: "我们之前是国高 去年没复审通过"
+LAPSED_BEFORE = re.compile(r"(?:之前|以前|原来|曾经|过去)(?:是|有|拿过|有过)?$")
 #: a certificate asked about as a requirement: "需要是国高吗", "必须有高企吗"
 REQUIREMENT_BEFORE = re.compile(r"(?:需要|要求|必须|一定要|得|非得)(?:是|有|具备|先有)?$")
 #: words for "an enterprise" that say nothing more (a kind that needs asking beats them)
@@ -88,10 +91,23 @@ def mentions(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]], 
     return sorted(out, key=lambda m: m.start)
 
 
+#: asking whether a place is in the zone, not saying it is: "昌平算示范区吗", "在不在示范区", "是不是示范区"
+ZONE_ASKED_BEFORE = re.compile(r"(?:算不算|是不是|属不属于|在不在|算|属于|在)$")
+ZONE_ASKED_AFTER = re.compile(r"^(?:内|里|范围内?)?(?:吗|么|嘛|不|没)")
+
+
+def _asks_zone(text: str, m: Mention) -> bool:
+    if m.surface.startswith("不在") and text[max(0, m.start - 1):m.start] == "在":
+        return True  # "在不在示范区": the entity "不在示范区" inside a question
+    return m.code == "zgc" and bool(ZONE_ASKED_BEFORE.search(text[max(0, m.start - 3):m.start])) \
+        and bool(ZONE_ASKED_AFTER.search(text[m.end:m.end + 5]))
+
+
 def _registration(text: str, found: list[Mention]) -> str | None:
     kept = [m for m in found
             if not NOT_REGISTERED_AFTER.search(text[m.end:m.end + 8])
-            and not NOT_REGISTERED_BEFORE.search(text[max(0, m.start - 4):m.start])]
+            and not NOT_REGISTERED_BEFORE.search(text[max(0, m.start - 4):m.start])
+            and not _asks_zone(text, m)]
     if PLACE_INQUIRY.search(text) and not REGISTRATION_CUE.search(text) and not STATES_PLACE.search(text):
         kept = []  # "示范区范围咋界定的 有名单么" asks about the zone
     for cue in REGISTRATION_CUE.finditer(text):
@@ -112,7 +128,8 @@ def _hightech(text: str, found: list[Mention]) -> str | None:
         before = text[max(0, m.start - 8):m.start]
         if REQUIREMENT_BEFORE.search(before):
             continue  # asked about, not stated
-        applying = APPLYING_BEFORE.search(before) or APPLYING_AFTER.search(text[m.end:m.end + 14])
+        applying = (APPLYING_BEFORE.search(before) or APPLYING_AFTER.search(text[m.end:m.end + 14])
+                    or LAPSED_BEFORE.search(before))
         codes.append("none" if m.code != "none" and applying else m.code)
     return preferred("hightech", codes)
 

@@ -21,6 +21,12 @@ from .conftest import slot_events
     ("国高刚递了材料还没批 现在能报吗", "hightech", "none"),
     ("我们在申请国高 能报吗", "hightech", "none"),
     ("是不是必须有国高才行", "hightech", None),
+    # a lapsed certificate is not held; asking whether a place is in the zone says nothing of the zone
+    ("我们有国高但是过期了 能报吗", "hightech", "none"),
+    ("我们之前是国高 去年没复审通过", "hightech", "none"),
+    ("高企资质明年才到期", "hightech", "national"),
+    ("不知道在不在示范区", "registration", None),
+    ("昌平算示范区吗", "registration", "beijing"),
     # a named kind beats one that needs asking, which beats a generic word
     ("我们是科研院所 事业单位性质", "subject_type", "research_institute"),
     ("我们是做园区运营的 公司注册在示范区", "subject_type", "ambiguous"),
