@@ -34,7 +34,11 @@ async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher
     else:
         doc = await action.call(action.store.document)
         topic = doc.unstated_topic(text)
-        if topic and not (answered == "need" and topic["code"] in COVERED_BY_NEED):
+        if topic and topic["code"] == "materials":  # "…能报吗 要准备啥材料": the materials answer
+            from actions.materials import ActionListMaterials
+
+            events += await ActionListMaterials(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
+        elif topic and not (answered == "need" and topic["code"] in COVERED_BY_NEED):
             from actions.unstated import answer_unstated
 
             events += await answer_unstated(action, dispatcher, tracker, topic)
