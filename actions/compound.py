@@ -34,7 +34,7 @@ async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher
     else:
         doc = await action.call(action.store.document)
         topic = doc.unstated_topic(text)
-        if topic and topic["code"] == "materials":  # "…能报吗 要准备啥材料": the materials answer
+        if topic and topic["code"] == "materials" and answered != "need":  # "…能报吗 要准备啥材料": the materials
             from actions.materials import ActionListMaterials
 
             events += await ActionListMaterials(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
