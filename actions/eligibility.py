@@ -22,7 +22,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import button, say, shorten, steps
 from actions.base import PolicyAction, user_text
 from actions.knowledge import get_store, get_vocabulary
-from actions.profile import message_facts
+from actions.profile import PLACE_INQUIRY, message_facts
 from bot.knowledge.store import PolicyStore, Verdict
 from bot.knowledge.vocabulary import Vocabulary, preferred
 from bot.knowledge.writing import ENGLISH_NOTE
@@ -250,7 +250,9 @@ class ActionRouteEligibility(PolicyAction):
         doc = await self.call(self.store.document) if text else None
         topic = doc.unstated_topic(text) if doc else None
         settling = facts.get("registration") or facts.get("hightech")
-        asks_place = bool(topic) and topic["code"] == "parks"  # "昌平算示范区吗": what they ask, facts or not
+        # "昌平算示范区吗": what they ask, facts or not ("注册在示范区范围内，能申请吗" states, it does not ask)
+        asks_place = bool(topic) and topic["code"] == "parks" and bool(PLACE_QUESTION.search(text)
+                                                                        or PLACE_INQUIRY.search(text))
         if topic and (asks_place or not settling and (not ELIGIBILITY_ASK.search(text)
                                                        or topic["code"] in RULES_OF_APPLYING)):
             # "哪些园区属于示范区", "营收要达到多少才能申请", "可以同时申请好几项吗": the document does not say

@@ -229,3 +229,21 @@ async def test_own_case_and_a_detail_the_document_leaves_open_are_both_answered(
     reply = texts(dispatcher)
     assert slot_events(events)["eligibility_verdict"]["outcome"] == "eligible"
     assert "没有写明申报流程" in reply, reply
+
+
+@pytest.mark.parametrize("text, outcome", [("我们是高校，注册在中关村示范区范围内，能申请吗", "eligible"),
+                                           ("我司国高 在北京注册 但确认过不在示范区范围里 能报不", "reference")])
+async def test_a_registration_stated_with_the_zone_words_is_no_question_about_the_parks(store, vocabulary, dispatcher,
+                                                                                      make_tracker, text, outcome):
+    from actions.profile import resolve
+
+    tracker = make_tracker(text, "check_eligibility", slots=resolve(vocabulary, text, []))
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, tracker, {})
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == outcome, texts(dispatcher)
+
+
+async def test_asking_whether_a_district_is_in_the_zone_gets_the_parks_answer(store, vocabulary, dispatcher,
+                                                                            make_tracker):
+    tracker = make_tracker("昌平算示范区吗", "inform", slots={"registration": "beijing", "hightech": "national"})
+    await ActionRouteEligibility(store, vocabulary).run(dispatcher, tracker, {})
+    assert "一区多园" in texts(dispatcher) and "没有列出" in texts(dispatcher)
