@@ -5,7 +5,7 @@
 * ``/wechat`` and ``/wecom`` POSTs: per address before the body is read (HTTP 429; the callers are Tencent's
   servers, so their budget is larger), and per conversation (``wechat:<openid>``) once the message is verified:
   the user gets a polite passive reply instead of the bot;
-* the console's login has its own limiter (bot/helpdesk/console.py).
+* the console's login has its own limiter (bot/helpdesk/console.py), counting by the same client address.
 
 A bucket holds ``per_min`` tokens and refills at ``per_min`` a minute; 0 turns a limit off. Buckets idle long
 enough to be full again are forgotten, so memory stays bounded by the number of recently active keys. With
@@ -14,7 +14,6 @@ several gateway instances each keeps its own buckets (the limits are per instanc
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.conversation.addresses import TrustedProxies
 from bot.settings import Settings
 
 RATE_LIMITED = "发送太频繁，请稍后再试。"
@@ -81,22 +81,15 @@ class RateLimits:
         self.per_conversation = TokenBuckets(settings.rate_limit_per_conversation_per_min, clock=clock)
         self.callback_per_ip = TokenBuckets(settings.rate_limit_callback_per_ip_per_min, clock=clock)
         self.sessions_per_ip = TokenBuckets(settings.rate_limit_sessions_per_ip_per_min, clock=clock)
-        self.proxies = _networks(settings.forwarded_allow_ips)
+        self.proxies = TrustedProxies(settings.forwarded_allow_ips)
 
     def trusts(self, peer: str | None) -> bool:
         """Whether the peer is a proxy trusted to speak for the client (FORWARDED_ALLOW_IPS)."""
-        return bool(peer) and bool(self.proxies) and _in(peer or "", self.proxies)
+        return self.proxies.trusts(peer)
 
     def client_ip(self, request: web.BaseRequest) -> str:
-        """The peer address, or, when the peer is a trusted proxy, the nearest untrusted X-Forwarded-For entry."""
-        peer = request.remote or "unknown"
-        if not self.proxies or not _in(peer, self.proxies):
-            return peer
-        hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",") if h.strip()]
-        for hop in reversed(hops):
-            if not _in(hop, self.proxies):
-                return hop[:64]
-        return peer
+        """The client's address (bot/conversation/addresses.py)."""
+        return self.proxies.client_ip(request)
 
     def admit_message(self, request: web.BaseRequest | None, conversation_id: str) -> str | None:
         """None when a user message may go on (a token is taken from both buckets), else why not."""
@@ -115,18 +108,6 @@ class RateLimits:
 
     def admit_conversation(self, conversation_id: str) -> bool:
         return self.per_conversation.allow(conversation_id)
-
-
-def _networks(spec: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()]
-
-
-def _in(address: str, networks: list[Any]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in networks)
 
 
 rate_limits_key = web.AppKey("rate_limits", RateLimits)

@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.gateway.channels.tencent_state import CallbackState
 from bot.gateway.channels.wechat import WeChatChannel
-from bot.gateway.messages import BotMessage, Button, UserMessage
+from bot.conversation.messages import BotMessage, Button, UserMessage
 
 from .tencent_standin import StandinApi, tencent_api, text_message  # noqa: F401
 from .test_wechat import APP_ID, GH, SECRET, SEND, TOKEN, _ids, new_openid, post, reply_of

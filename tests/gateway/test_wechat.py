@@ -19,10 +19,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.gateway.app import create_app, hub_key, tencent_channels_key
+from bot.app import create_app
+from bot.gateway.app import hub_key, tencent_channels_key
 from bot.gateway.channels.tencent_api import OfficialAccountApi, TencentApiError
 from bot.gateway.channels.wxtext import MenuBook, render, split_utf8
-from bot.gateway.messages import BotMessage, Button
+from bot.conversation.messages import BotMessage, Button
 from bot.gateway.wechat_sim import WeChatUser, chat
 from bot.settings import Settings
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from aiohttp import WSMsgType
 
-from bot.gateway.app import create_app
+from bot.app import create_app
 from bot.helpdesk.console import LoginLimiter
 from bot.helpdesk.service import HelpdeskService, utcnow
 

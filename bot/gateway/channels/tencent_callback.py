@@ -46,7 +46,7 @@ from bot.gateway.channels.tencent_state import (HOLD_EVERY_S, CallbackState, Red
 from bot.gateway.channels.wxcrypto import SignatureError, WxCrypto, WxProtocolError, build_xml, check_signature, seal
 from bot.gateway.channels.wxtext import TEXT_LIMIT_BYTES, render, split_utf8
 from bot.gateway.hub import SORRY, Hub
-from bot.gateway.messages import BotMessage, UserMessage
+from bot.conversation.messages import BotMessage, UserMessage
 from bot.gateway.ratelimit import RATE_LIMITED
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,7 @@ from redis.exceptions import RedisError
 from bot.gateway import logs
 from bot.gateway.channels.socketio_redis import LocalFirstRedisManager
 from bot.gateway.hub import SORRY, Hub
-from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage, clean_text
+from bot.conversation.messages import BotMessage, HistoryEntry, UserMessage, clean_text
 from bot.gateway.ratelimit import RATE_LIMITED
 
 log = logging.getLogger(__name__)
