@@ -14,7 +14,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup browser ingest check train run run-scaled load load-faults shell validate test bench bench-insights report clean
+.PHONY: help setup browser ingest check train run run-scaled load load-faults shell validate test test-fast bench bench-insights report clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,8 +62,11 @@ shell: ingest train ## talk to the bot in the terminal
 validate: train ## rasa data validate
 	@$(RASA) data validate --domain domain.yml --data data --config config.yml
 
-test: setup browser ## set up and run every test in both environments; the last line adds them up
+test: setup browser ## set up and run every test in both environments (unit, e2e, browser, scale); the last line adds them up
 	@bash scripts/test.sh
+
+test-fast: setup ## the unit tests only, in both environments (no servers, no browser; under a minute)
+	@TEST_ENVS_AT_ONCE=1 bash scripts/test.sh -m unit -q
 
 bench: ingest train ## print search, conversation (held-out test part), NLU and server figures, beside stock Rasa
 	@$(PY) bench/search_eval.py

@@ -19,7 +19,7 @@ from bot.settings import Settings
 from .conftest import port
 from .faulty_load import load_through_faults
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from bot.launcher import scaled_services
 
 from ..conftest import ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 
 def test_bench_writes_and_reports() -> None:

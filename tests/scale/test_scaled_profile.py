@@ -15,7 +15,7 @@ from bot.launcher import Servers, scaled_config
 from .conftest import port
 from .faulty_load import load_through_faults
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 
 @pytest.fixture(scope="module")

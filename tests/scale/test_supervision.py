@@ -18,7 +18,7 @@ from bot.settings import Settings
 
 from .conftest import port
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 
 @pytest.fixture(scope="module")
