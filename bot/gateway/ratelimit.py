@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
 from bot.conversation.addresses import TrustedProxies
+from bot.gateway.channel import Channel
 from bot.settings import Settings
 
 RATE_LIMITED = "发送太频繁，请稍后再试。"
-CALLBACK_PATHS = ("/wechat", "/wecom")
 
 
 class TokenBuckets:
@@ -102,21 +101,24 @@ class RateLimits:
             self.per_ip.take(ip)
         return None
 
+    def admit_callback(self, request: web.BaseRequest | None, conversation_id: str) -> str | None:
+        """A callback channel's user message: per conversation only (its sender, Tencent's servers, is limited per
+        address by :func:`callback_rate_limit` before the body is read)."""
+        return None if self.per_conversation.allow(conversation_id) else "too many messages in this conversation"
+
     def admit_session(self, request: web.BaseRequest | None) -> bool:
         """A widget ``session_request`` (it reads the conversation's whole tracker) from this address."""
         return request is None or self.sessions_per_ip.allow(f"ip:{self.client_ip(request)}")
 
-    def admit_conversation(self, conversation_id: str) -> bool:
-        return self.per_conversation.allow(conversation_id)
-
 
 rate_limits_key = web.AppKey("rate_limits", RateLimits)
+callback_paths_key = web.AppKey("callback_paths", frozenset)
 
 
 @web.middleware
 async def callback_rate_limit(request: web.Request, handler):  # type: ignore[no-untyped-def]
     """Per-address limit on the WeChat/WeCom callbacks, before their body is read."""
-    if request.method == "POST" and request.path in CALLBACK_PATHS:
+    if request.method == "POST" and request.path in request.app[callback_paths_key]:
         limits = request.app[rate_limits_key]
         if not limits.callback_per_ip.allow(f"ip:{limits.client_ip(request)}"):
             return web.Response(status=429, text="rate limited: too many requests from this address",
@@ -124,15 +126,18 @@ async def callback_rate_limit(request: web.Request, handler):  # type: ignore[no
     return await handler(request)
 
 
-def setup_rate_limits(app: web.Application, settings: Settings, web_channel: Any,
-                      callbacks: dict[str, Any]) -> RateLimits:
-    """Install the limits: the widget's hook, the callbacks' per-conversation hook, the per-address middleware."""
+def setup_rate_limits(app: web.Application, settings: Settings, channels: Iterable[Channel]) -> RateLimits:
+    """Install the limits on every mounted channel (its ``admit``; the widget's session requests too) and the
+    per-address middleware on the callback channels' paths."""
     limits = RateLimits(settings)
     app[rate_limits_key] = limits
-    web_channel.admit = limits.admit_message
-    web_channel.admit_session = limits.admit_session
-    web_channel.client_address = limits.client_ip
-    for callback in callbacks.values():
-        callback.admit = limits.admit_conversation
+    callback_paths: set[str] = set()
+    for channel in channels:
+        channel.admit = limits.admit_callback if channel.callback else limits.admit_message
+        if channel.callback:
+            callback_paths.update(channel.routes())
+        if hasattr(channel, "admit_session"):  # the widget: each session_request reads a whole tracker
+            channel.admit_session = limits.admit_session
+    app[callback_paths_key] = frozenset(callback_paths)
     app.middlewares.append(callback_rate_limit)
     return limits

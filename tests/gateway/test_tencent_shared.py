@@ -117,7 +117,7 @@ def make_gateway(aiohttp_client: Any, hub: CountingHub, tencent_api: StandinApi)
         channel = WeChatChannel(lambda: hub, token=TOKEN, app_id=APP_ID, app_secret=SECRET,  # type: ignore[arg-type,return-value]
                                 api_base=tencent_api.url, deadline_s=deadline_s, redis_url=redis_url)
         app = web.Application()
-        channel.attach(app, "/wechat")
+        channel.attach(app)
         app[channel_key] = channel
         return await aiohttp_client(app)
     return make

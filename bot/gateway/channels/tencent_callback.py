@@ -40,6 +40,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.gateway import logs
+from bot.gateway.channel import Admit, admit_all
 from bot.gateway.channels.tencent_api import TencentApi, TencentApiError
 from bot.gateway.channels.tencent_state import (HOLD_EVERY_S, CallbackState, RedisCallbackState, StateUnavailable,
                                                 TakenOver)
@@ -101,7 +102,11 @@ def _nonce() -> str:
 
 
 class TencentCallback:
+    """A Tencent callback channel (bot/gateway/channel.py): Tencent's servers post each user's message here."""
+
     name = ""  # the channel name, and the conversation id prefix
+    path = ""  # where Tencent posts, e.g. /wechat
+    callback = True
 
     def __init__(self, hub: Callable[[], Hub], *, token: str, deadline_s: float = 4.5, max_skew_s: int = 300,
                  max_chars: int = 2000, max_turns: int = 4096, text_limit: int = TEXT_LIMIT_BYTES,
@@ -121,7 +126,7 @@ class TencentCallback:
         self._resumed: set[str] = set()  # messages taken over from a gateway that died
         self._nonces: OrderedDict[str, tuple[str, float]] = OrderedDict()  # "timestamp:nonce" → (body hash, seen)
         self.api: TencentApi | None = None
-        self.admit: Callable[[str], bool] | None = None  # per-conversation rate limit (bot/gateway/ratelimit.py)
+        self.admit: Admit = admit_all  # per-conversation rate limit (bot/gateway/ratelimit.py)
 
     # --- what a subclass provides -------------------------------------------------------------------------
     def make_api(self, session: aiohttp.ClientSession) -> TencentApi:
@@ -173,17 +178,17 @@ class TencentCallback:
         if seen is None:
             self._nonces[key] = (digest, now)
 
-    def attach(self, app: web.Application, path: str) -> None:
-        app.router.add_get(path, self.get)
-        app.router.add_post(path, self.post)
+    def routes(self) -> list[str]:
+        return [self.path]
+
+    def attach(self, app: web.Application) -> None:
+        app.router.add_get(self.path, self.get)
+        app.router.add_post(self.path, self.post)
         app.cleanup_ctx.append(self.context)
 
     async def context(self, app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
             self.api = self.make_api(session)
-            register = getattr(self._hub(), "register_channel", None)
-            if register is not None:  # a hub that pushes messages outside a turn (staff replies) uses push()
-                register(self.name, self.push)
             yield
             await self.drain()
             self.api = None
@@ -221,7 +226,7 @@ class TencentCallback:
             log.exception("%s: could not read a callback request", self.name)
             return self._refuse(request, WxProtocolError(f"unreadable request: {exc.__class__.__name__}"))
         logs.conversation_id.set(f"{self.name}:{user}")
-        if self.admit is not None and key not in self._turns and not self.admit(f"{self.name}:{user}"):
+        if key not in self._turns and self.admit(request, f"{self.name}:{user}") is not None:
             log.info("%s: %s is over the rate limit; it gets a polite reply, not the bot", self.name, key)
             work = lambda: self._fixed([RATE_LIMITED])  # noqa: E731 - retries of it share this turn
 
@@ -438,7 +443,7 @@ class TencentCallback:
                 log.warning("%s: could not send a reply to %s: %s", self.name, user, exc)
                 return
 
-    async def push(self, user: str, messages: list[BotMessage]) -> None:
+    async def deliver(self, user: str, messages: list[BotMessage]) -> None:
         """Messages outside a turn (e.g. a staff member's reply) go through the message API."""
         text, buttons = render(messages)
         if buttons:
