@@ -270,17 +270,11 @@ def scaled_services() -> dict[str, str]:
 
 def scaled_config(**overrides: object) -> ServerConfig:
     """Two action servers, two Rasa servers and two gateways on PostgreSQL and Redis, the store ingested."""
-    from bot.db import make_engine
-    from bot.knowledge.corpus import load_corpus
-    from bot.knowledge.ingest import ingest
+    from bot.knowledge.ingest import ingest_corpus
     from bot.settings import Settings
 
     env = scaled_services()
-    engine = make_engine(env["DATABASE_URL"])
-    try:
-        ingest(engine, load_corpus(Settings.from_env().corpus_dir), progress=lambda _: None)
-    finally:
-        engine.dispose()
+    ingest_corpus(env["DATABASE_URL"], Settings.from_env().corpus_dir)
     options: dict[str, object] = {"instances": 2, "tracker_store_url": env["TRACKER_STORE_URL"], "extra_env": env}
     options.update(overrides)
     return ServerConfig(**options)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ import jieba
 import pytest
 
 from bot.knowledge.corpus import Corpus, load_corpus
-from bot.knowledge.ingest import ingest
+from bot.knowledge.ingest import ingest_corpus
 from bot.knowledge.store import PolicyStore
 from bot.launcher import ServerConfig, Servers
 from bot.training import model_path, train
@@ -90,7 +90,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Iterator[
     """A store on a real SQLite file, built from the committed corpus (shared: tests only read it)."""
     db = tmp_path_factory.mktemp("store") / "policy.db"
     s = PolicyStore.from_url(f"sqlite:///{db}")
-    ingest(s.engine, corpus, progress=lambda _: None)
+    ingest_corpus(s.engine, corpus)
     yield s
     s.engine.dispose()
 
@@ -107,9 +107,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> It
     """One set of real servers per test session (action server, Rasa, gateway) on loopback, on a fresh store."""
     tmp = tmp_path_factory.mktemp("servers")
     db_url = f"sqlite:///{tmp / 'policy.db'}"
-    s = PolicyStore.from_url(db_url)
-    ingest(s.engine, load_corpus(CORPUS_DIR), progress=lambda _: None)
-    s.engine.dispose()
+    ingest_corpus(db_url, CORPUS_DIR)
     offset = int(os.environ.get("TEST_PORT_OFFSET", "0"))  # run two test sessions side by side
     config = ServerConfig(rasa_port=15005 + offset, action_port=15055 + offset, gateway_port=18080 + offset,
                           model=trained_model,

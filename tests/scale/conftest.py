@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import os
 
-import bench.load
+import bench.client
 
 OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "0"))
 
 # The load suite's users all come from 127.0.0.1 and reconnect after every gateway kill: no per-address limit on
 # their session_requests either (bench/load.py lifts the other limits the same way)
-for _limits in (bench.load.NO_LIMITS, bench.load.WECHAT):
+for _limits in (bench.client.NO_LIMITS, bench.client.WECHAT):
     _limits.setdefault("RATE_LIMIT_SESSIONS_PER_IP_PER_MIN", "0")
 
 # the tests' own cluster and Redis, away from the machine's (5432, 6379); bench/faults.py reads the same variables
 os.environ.setdefault("SCALED_PG_CLUSTER", f"zgctest{OFFSET}")
 os.environ.setdefault("SCALED_PG_PORT", str(25432 + OFFSET))
 os.environ.setdefault("SCALED_REDIS_PORT", str(26379 + OFFSET))
-if bench.load.WECHAT_API_PORT == 29099:
-    bench.load.WECHAT_API_PORT += OFFSET
-    bench.load.WECHAT["WECHAT_API_BASE"] = f"http://127.0.0.1:{bench.load.WECHAT_API_PORT}"
+if bench.client.WECHAT_API_PORT == 29099:
+    bench.client.WECHAT_API_PORT += OFFSET
+    bench.client.WECHAT["WECHAT_API_BASE"] = f"http://127.0.0.1:{bench.client.WECHAT_API_PORT}"
 
 
 def port(base: int) -> int:
