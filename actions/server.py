@@ -1,5 +1,6 @@
 """`python -m actions.server --port 5055`: the rasa_sdk action server on 127.0.0.1, with the store and index loaded
-before it listens. bot/launcher.py starts it as a process (nothing in bot/ imports the actions)."""
+before it listens, and its connections let go when it stops. bot/launcher.py starts it as a process (nothing in
+bot/ imports the actions)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def serve(port: int) -> None:
     from rasa_sdk import endpoint
     from sqlalchemy.exc import DBAPIError
 
-    from actions.knowledge import warm_up
+    from actions.knowledge import get_store, warm_up
     from bot.knowledge.store import StoreNotReady
 
     deadline = time.monotonic() + 30
@@ -25,7 +26,10 @@ def serve(port: int) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    endpoint.run("actions", port=port, cors_origins=None)
+    try:
+        endpoint.run("actions", port=port, cors_origins=None)
+    finally:  # the server has stopped: let the store's connections go
+        get_store().engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:

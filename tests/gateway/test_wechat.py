@@ -199,10 +199,10 @@ async def test_when_tencent_hangs_up_the_reply_goes_through_the_api(wechat, tenc
     """Tencent drops a connection after 5 s: a reply that finds its request gone (or cancelled) is sent by API."""
     channel = wechat.server.app[channels_key]["wechat"]
     gone, cancelled = new_openid(), new_openid()
-    user, key, work = channel.classify(text_message(gone, "你好", str(next(_ids)), to=GH))
-    assert await channel.respond(user, key, work, 20.0, connected=lambda: False) is None
-    user, key, work = channel.classify(text_message(cancelled, "有哪些资金", str(next(_ids)), to=GH))
-    waiting = asyncio.create_task(channel.respond(user, key, work, 20.0, connected=lambda: True))
+    message = channel.classify(text_message(gone, "你好", str(next(_ids)), to=GH))
+    assert await channel.respond(message, 20.0, connected=lambda: False) is None
+    message = channel.classify(text_message(cancelled, "有哪些资金", str(next(_ids)), to=GH))
+    waiting = asyncio.create_task(channel.respond(message, 20.0, connected=lambda: True))
     await asyncio.sleep(0)
     waiting.cancel()
     sends = await tencent_api.wait_for(SEND, count=2)
