@@ -25,7 +25,6 @@ def embedded(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> I
     tmp = tmp_path_factory.mktemp("embedded-faults")
     db_url = f"sqlite:///{tmp / 'policy.db'}"
     ingest_corpus(db_url, Settings.from_env().corpus_dir)
-    store.engine.dispose()
     config = ServerConfig(rasa_port=port(28005), action_port=port(28055), gateway_port=port(28080), model=trained_model,
                           log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
                           extra_env={"DATABASE_URL": db_url, **WECHAT})
