@@ -14,7 +14,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup browser ingest check train run run-scaled load load-faults shell validate test bench bench-insights report clean
+.PHONY: help setup browser ingest check train run run-scaled load load-faults shell validate test test-fast bench bench-insights report clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,10 +51,10 @@ run-scaled: setup train ## the scaled profile: PostgreSQL + Redis, 2 action serv
 	@$(PY) -m bot run --profile scaled
 
 load: setup train ## load suite: concurrent users over Socket.IO and WeChat, embedded/stock/scaled, tracker audit
-	@$(PY) bench/load.py
+	@$(PY) -m bench.load
 
 load-faults: setup train ## fault suite: the same load while servers die, PostgreSQL restarts and Redis stops
-	@$(PY) bench/load.py --profiles embedded-faults,scaled-faults
+	@$(PY) -m bench.load --profiles embedded-faults,scaled-faults
 
 shell: ingest train ## talk to the bot in the terminal
 	@$(PY) -m bot shell
@@ -62,17 +62,20 @@ shell: ingest train ## talk to the bot in the terminal
 validate: train ## rasa data validate
 	@$(RASA) data validate --domain domain.yml --data data --config config.yml
 
-test: setup browser ## set up and run every test in both environments; the last line adds them up
+test: setup browser ## set up and run every test in both environments (unit, e2e, browser, scale); the last line adds them up
 	@bash scripts/test.sh
 
+test-fast: setup ## the unit tests only, in both environments (no servers, no browser; under a minute)
+	@TEST_ENVS_AT_ONCE=1 bash scripts/test.sh -m unit -q
+
 bench: ingest train ## print search, conversation (held-out test part), NLU and server figures, beside stock Rasa
-	@$(PY) bench/search_eval.py
-	@$(PY) bench/conversation_eval.py --split test
-	@$(PY) bench/nlu_eval.py
-	@$(PY) bench/servers.py
+	@$(PY) -m bench.search_eval
+	@$(PY) -m bench.conversation_eval --split test
+	@$(PY) -m bench.nlu_eval
+	@$(PY) -m bench.servers
 
 bench-insights: setup ## the insights report over 100,000 synthetic conversations in PostgreSQL (goal < 30 s)
-	@$(PY) bench/insights_report.py
+	@$(PY) -m bench.insights_report
 
 report: setup ## insights over the last 7 days, as text (python -m bot report --help for --json/--html)
 	@$(PY) -m bot report

@@ -7,7 +7,7 @@ conversation; each turn may say what the reply must and must not contain (see :f
 The bot runs for real: action server and Rasa on loopback, on a fresh store and tracker database, as
 ``make run`` starts them (or ``--rasa-url`` for servers already running). Figures: pass rate per class and overall.
 
-Usage: python bench/conversation_eval.py [--split test|dev|all] [--show-failures] [--json FILE] [--rasa-url URL]
+Usage: python -m bench.conversation_eval [--split test|dev|all] [--show-failures] [--json FILE] [--rasa-url URL]
 """
 
 from __future__ import annotations
@@ -232,10 +232,7 @@ def print_failures(results: list[CaseResult]) -> None:
 
 
 def start_servers(port_offset: int) -> tuple[Any, Bot]:
-    sys.path.insert(0, str(ROOT))
-    from bot.knowledge.corpus import load_corpus
-    from bot.knowledge.ingest import ingest
-    from bot.knowledge.store import PolicyStore
+    from bot.knowledge.ingest import ingest_corpus
     from bot.launcher import ServerConfig, Servers
     from bot.training import model_path, train
 
@@ -243,9 +240,7 @@ def start_servers(port_offset: int) -> tuple[Any, Bot]:
         raise SystemExit("rasa train failed")
     tmp = Path(tempfile.mkdtemp(prefix="conv-eval-"))
     db_url = f"sqlite:///{tmp / 'policy.db'}"
-    store = PolicyStore.from_url(db_url)
-    ingest(store.engine, load_corpus(ROOT / "policy_corpus"), progress=lambda _: None)
-    store.engine.dispose()
+    ingest_corpus(db_url, ROOT / "policy_corpus")
     config = ServerConfig(rasa_port=25005 + port_offset, action_port=25055 + port_offset,
                           gateway_port=28080 + port_offset, model=model_path(), log_dir=tmp / "logs",
                           tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}", extra_env={"DATABASE_URL": db_url})

@@ -4,6 +4,7 @@ scripts/scaled-services.sh installs and starts; it is run again to bring them ba
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -13,13 +14,15 @@ SERVICES = ROOT / "scripts" / "scaled-services.sh"
 
 
 def _cluster() -> tuple[str, str]:
-    """The (version, name) of the local PostgreSQL cluster the scaled profile uses."""
+    """The (version, name) of the local PostgreSQL cluster the scaled profile uses (SCALED_PG_CLUSTER, as
+    scripts/scaled-services.sh reads it; the tests run their own)."""
+    wanted = os.environ.get("SCALED_PG_CLUSTER") or "main"
     lines = subprocess.run(["pg_lsclusters", "-h"], check=True, capture_output=True, text=True).stdout.splitlines()
     for line in lines:
         version, name = line.split()[:2]
-        if name == "main":
+        if name == wanted:
             return version, name
-    raise RuntimeError("no PostgreSQL cluster 'main' (run scripts/scaled-services.sh)")
+    raise RuntimeError(f"no PostgreSQL cluster {wanted!r} (run scripts/scaled-services.sh)")
 
 
 def restart_postgres() -> float:
@@ -31,7 +34,9 @@ def restart_postgres() -> float:
     return time.perf_counter() - started
 
 
-def stop_redis(port: int = 6379) -> None:
+def stop_redis(port: int | None = None) -> None:
+    """Stop the scaled profile's Redis (SCALED_REDIS_PORT, as scripts/scaled-services.sh reads it)."""
+    port = port or int(os.environ.get("SCALED_REDIS_PORT") or 6379)
     subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
     for _ in range(40):
         if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode != 0:

@@ -9,7 +9,7 @@ recommended, a measure asked, an eligibility check (finished or not), a "not cov
 fallback, a handoff — over the last 7 days, on web / WeChat / WeCom. Unanswered questions are drawn from a few
 hundred phrasings, so they form clusters.
 
-Usage: .venv/bin/python bench/insights_report.py [--conversations 100000] [--url postgresql://…] [--keep]
+Usage: python -m bench.insights_report [--conversations 100000] [--url postgresql://…] [--keep]
 Prints the rows written and the time to write them, then the report's time and its headline figures; exits 1 over
 the limit.
 """
@@ -28,11 +28,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-from tests.insights.seed import (  # noqa: E402
+from tests.insights.seed import (
     EVENTS_TABLE,
     NO_ANSWER,
     NOT_IN_DOC,

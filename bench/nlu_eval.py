@@ -1,6 +1,6 @@
 """NLU figures on the held-out set (tests/nlu/test_nlu.yml), for our pipeline and the stock DIET pipeline.
 
-Usage: python bench/nlu_eval.py [--retrain]   (--retrain forces both trainings, to time them without cache)
+Usage: python -m bench.nlu_eval [--retrain]   (--retrain forces both trainings, to time them without cache)
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from bot.training import last_training, model_path, train  # noqa: E402
+from bot.training import last_training, model_path, train
 
 VARIANTS = {
     "ours": {"config": "config.yml", "name": "policy-bot", "out": "models", "entities": "RegexEntityExtractor"},

@@ -6,21 +6,19 @@
 - the "not covered" thresholds of bot/knowledge/relevance.py: how often labelled questions about the document and
   labelled out-of-scope questions (the NLU data's) score above each.
 
-Usage: python bench/search_eval.py [--questions FILE] [--misses]
+Usage: python -m bench.search_eval [--questions FILE] [--misses]
 Builds a fresh in-memory store from policy_corpus/ so the figures are for the committed corpus.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def evaluate(store, questions: list[dict]) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -42,7 +40,7 @@ def evaluate(store, questions: list[dict]) -> dict[str, float]:  # type: ignore[
 
 def main() -> int:
     from bot.knowledge.corpus import load_corpus
-    from bot.knowledge.ingest import ingest
+    from bot.knowledge.ingest import ingest_corpus
     from bot.knowledge.store import PolicyStore
 
     parser = argparse.ArgumentParser()
@@ -55,7 +53,7 @@ def main() -> int:
 
     jieba.setLogLevel(logging.WARNING)
     store = PolicyStore.from_url("sqlite://")
-    ingest(store.engine, load_corpus(ROOT / "policy_corpus"), progress=lambda _: None)
+    ingest_corpus(store.engine, ROOT / "policy_corpus")
     questions = yaml.safe_load(Path(args.questions).read_text(encoding="utf-8"))["questions"]
     store.search("预热")
     started = time.perf_counter()

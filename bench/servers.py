@@ -5,7 +5,7 @@ server), REST latency over 100 sequential turns (median, p95), and messages/s wi
 conversations. Then cold start of `make run` itself (trained model present) to the first answer.
 Everything runs on loopback and stops by itself.
 
-Usage: python bench/servers.py [--turns 100] [--users 10] [--skip-stock] [--skip-make-run]
+Usage: python -m bench.servers [--turns 100] [--users 10] [--skip-stock] [--skip-make-run]
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,15 +24,12 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-import psutil  # noqa: E402
+import psutil
 
-from bot.knowledge.corpus import load_corpus  # noqa: E402
-from bot.knowledge.ingest import ingest  # noqa: E402
-from bot.knowledge.store import PolicyStore  # noqa: E402
-from bot.launcher import ServerConfig, Servers, wait_http  # noqa: E402
-from bot.training import model_path, train  # noqa: E402
+from bot.knowledge.ingest import ingest_corpus
+from bot.launcher import ServerConfig, Servers, wait_http
+from bot.training import model_path, train
 
 #: A realistic conversation, repeated with fresh senders.
 SCRIPT = [
@@ -160,9 +156,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         db_url = f"sqlite:///{tmp / 'policy.db'}"
-        store = PolicyStore.from_url(db_url)
-        ingest(store.engine, load_corpus(ROOT / "policy_corpus"), progress=lambda _: None)
-        store.engine.dispose()
+        ingest_corpus(db_url, ROOT / "policy_corpus")
         rows = {name: measure(name, model, 25005 + 1000 * i, db_url, tmp, args.turns, args.users)
                 for i, (name, model) in enumerate(variants.items())}
     print(f"servers on 2 cores, REST channel, {args.turns} sequential turns, {args.users} concurrent users "

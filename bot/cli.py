@@ -167,10 +167,11 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve_actions(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.launcher import serve_actions
+    """`python -m actions.server` in this process's place (bot/ does not import the actions)."""
+    from bot.launcher import actions_command
 
-    serve_actions(args.port)
-    return 0
+    command = actions_command(args.port)
+    os.execv(command[0], command)
 
 
 def cmd_serve_rasa(args: argparse.Namespace, settings: Settings) -> int:
@@ -183,7 +184,7 @@ def cmd_serve_rasa(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
-    from bot.gateway.app import run
+    from bot.app import run
 
     run(replace(settings, gateway_port=args.port or settings.gateway_port))
     return 0
@@ -308,18 +309,18 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Insights over a period: figures per channel and in total, unanswered questions clustered."""
     from bot.insights.report import build_report, parse_since
-    from bot.retention import _engine
+    from bot.db import existing_engine
 
     try:
         since = parse_since(args.since)
     except ValueError as exc:
         _err(str(exc))
         return 2
-    tracker = _engine(settings.tracker_store_url)
+    tracker = existing_engine(settings.tracker_store_url)
     if tracker is None:
         _err(f"no tracker store at {_safe_url(settings.tracker_store_url)} (TRACKER_STORE_URL): nothing to report")
         return 1
-    helpdesk = _engine(settings.helpdesk_database_url or settings.database_url)
+    helpdesk = existing_engine(settings.helpdesk_database_url or settings.database_url)
     try:
         report = build_report(tracker, helpdesk, since=since)
     finally:
@@ -361,9 +362,9 @@ def cmd_label(args: argparse.Namespace, settings: Settings) -> int:
     texts = list(args.text or [])
     if args.cluster is not None:
         from bot.insights.report import build_report, parse_since
-        from bot.retention import _engine
+        from bot.db import existing_engine
 
-        tracker = _engine(settings.tracker_store_url)
+        tracker = existing_engine(settings.tracker_store_url)
         if tracker is None:
             _err("no tracker store (TRACKER_STORE_URL)")
             return 1

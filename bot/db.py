@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 
@@ -12,3 +14,12 @@ def make_engine(url: str) -> Engine:
     if url in ("sqlite://", "sqlite:///:memory:"):
         return create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False}, future=True)
     return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def existing_engine(url: str) -> Engine | None:
+    """An engine, or None when the URL names an SQLite file that does not exist (none is created)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).exists():
+            return None
+    return make_engine(url)

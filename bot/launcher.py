@@ -86,6 +86,11 @@ class ServerConfig:
         return env
 
 
+def actions_command(port: int) -> list[str]:
+    """The action server (actions/server.py), a process of Rasa's environment: bot/ never imports the actions."""
+    return [rasa_python(), "-m", "actions.server", "--port", str(port)]
+
+
 def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> float:
     """Wait until GET url answers 200; return the seconds it took. Fails fast if the process died."""
     started = time.perf_counter()
@@ -131,7 +136,7 @@ class Servers:
 
     def start_actions(self, timeout: float = 60) -> subprocess.Popen[bytes]:
         c = self.config
-        actions = self._spawn("actions", [rasa_python(), "-m", "bot", "serve-actions", "--port", str(c.action_port)])
+        actions = self._spawn("actions", actions_command(c.action_port))
         wait_http(f"{c.action_url}/health", timeout, actions)
         return actions
 
@@ -145,8 +150,7 @@ class Servers:
         waits: list[tuple[str, str, subprocess.Popen[bytes]]] = []
         for i in range(c.instances):
             health = f"http://{c.host}:{c.action_port + i}/health"
-            actions = self._spawn(self.name("actions", i), [rasa_python(), "-m", "bot", "serve-actions", "--port",
-                                                            str(c.action_port + i)], i, health)
+            actions = self._spawn(self.name("actions", i), actions_command(c.action_port + i), i, health)
             waits.append((self.name("actions", i), health, actions))
             if gateway:
                 health = f"http://{c.host}:{c.gateway_port + i}/healthz"
@@ -231,28 +235,6 @@ class Servers:
         self.stop()
 
 
-def serve_actions(port: int) -> None:
-    """The rasa_sdk action server on 127.0.0.1, with the store and index loaded before it listens."""
-    os.environ.setdefault("SANIC_HOST", "127.0.0.1")
-    from actions.knowledge import warm_up
-    from rasa_sdk import endpoint
-
-    from sqlalchemy.exc import DBAPIError
-
-    from bot.knowledge.store import StoreNotReady
-
-    deadline = time.monotonic() + 30
-    while True:  # a database restarting as the action server starts (the fault suite does that) is waited out
-        try:
-            warm_up()
-            break
-        except (DBAPIError, StoreNotReady):  # StoreNotReady: also what a failed read looks like
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-    endpoint.run("actions", port=port, cors_origins=None)
-
-
 def serve_rasa(args: list[str]) -> None:
     """`rasa run ARGS --auth-token $RASA_TOKEN`, with the token added inside this process: it never appears on a
     command line, where every user of the machine could read it (`ps`, /proc/*/cmdline)."""
@@ -288,17 +270,11 @@ def scaled_services() -> dict[str, str]:
 
 def scaled_config(**overrides: object) -> ServerConfig:
     """Two action servers, two Rasa servers and two gateways on PostgreSQL and Redis, the store ingested."""
-    from bot.db import make_engine
-    from bot.knowledge.corpus import load_corpus
-    from bot.knowledge.ingest import ingest
+    from bot.knowledge.ingest import ingest_corpus
     from bot.settings import Settings
 
     env = scaled_services()
-    engine = make_engine(env["DATABASE_URL"])
-    try:
-        ingest(engine, load_corpus(Settings.from_env().corpus_dir), progress=lambda _: None)
-    finally:
-        engine.dispose()
+    ingest_corpus(env["DATABASE_URL"], Settings.from_env().corpus_dir)
     options: dict[str, object] = {"instances": 2, "tracker_store_url": env["TRACKER_STORE_URL"], "extra_env": env}
     options.update(overrides)
     return ServerConfig(**options)  # type: ignore[arg-type]

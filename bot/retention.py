@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from sqlalchemy import (
     Column,
@@ -31,9 +30,9 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 
-from bot.db import make_engine
+from bot.db import existing_engine
 from bot.helpdesk.models import CLOSED, RETURNED, Handoff, HandoffMessage, Label, StaffSession
 
 _tracker = MetaData()
@@ -61,15 +60,6 @@ class PruneReport:
     dry_run: bool
     tracker: TrackerPruned | None  # None: no tracker store there
     helpdesk: HelpdeskPruned | None  # None: no helpdesk tables there
-
-
-def _engine(url: str) -> Engine | None:
-    """An engine, or None when the URL names an SQLite file that does not exist."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not Path(parsed.database).exists():
-            return None
-    return make_engine(url)
 
 
 def _count(conn: Connection, stmt) -> int:  # type: ignore[no-untyped-def]
@@ -127,7 +117,7 @@ def prune(tracker_url: str, helpdesk_url: str, days: int, *, dry_run: bool = Fal
     results: dict[str, object] = {}
     for name, url, run in (("tracker", tracker_url, lambda e: prune_tracker(e, cutoff, dry_run)),
                            ("helpdesk", helpdesk_url, lambda e: prune_helpdesk(e, cutoff, now, dry_run))):
-        engine = _engine(url)
+        engine = existing_engine(url)
         if engine is None:
             results[name] = None
             continue

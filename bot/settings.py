@@ -6,8 +6,10 @@ import os
 import secrets
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,11 +67,6 @@ def local_secret(name: str, directory: Path | None = None) -> str:
     return value
 
 
-def _int(env: dict[str, str], key: str, default: int) -> int:
-    value = env.get(key)
-    return int(value) if value not in (None, "") else default
-
-
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -122,52 +119,41 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Each setting from its variable (the field's name in capitals, unless :data:`VARIABLES` names another);
+        a variable unset or empty leaves the field's default, written once, above."""
         env = dict(os.environ if env is None else env)
-        default_db = f"sqlite:///{PROJECT_DIR / 'var' / 'policy.db'}"
-        return cls(
-            database_url=env.get("DATABASE_URL") or default_db,
-            corpus_dir=Path(env.get("POLICY_CORPUS_DIR") or PROJECT_DIR / "policy_corpus"),
-            gateway_host=env.get("GATEWAY_HOST") or "127.0.0.1",
-            gateway_port=_int(env, "GATEWAY_PORT", 8080),
-            rasa_url=(env.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
-            rasa_token=env.get("RASA_TOKEN") or "",
-            rasa_timeout_s=float(env.get("RASA_TIMEOUT_S") or 10.0),
-            rasa_retry_s=float(env.get("RASA_RETRY_S") or 6.0),
-            max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000),
-            allowed_origins=env.get("GATEWAY_ALLOWED_ORIGINS") or "*",
-            web_session_key=env.get("WEB_SESSION_KEY") or "",
-            rasa_urls=tuple(u.strip().rstrip("/") for u in (env.get("RASA_URLS") or "").split(",") if u.strip()),
-            redis_url=env.get("REDIS_URL") or "",
-            wechat_token=env.get("WECHAT_TOKEN") or "",
-            wechat_app_id=env.get("WECHAT_APP_ID") or "",
-            wechat_app_secret=env.get("WECHAT_APP_SECRET") or "",
-            wechat_aes_key=env.get("WECHAT_AES_KEY") or "",
-            wecom_token=env.get("WECOM_TOKEN") or "",
-            wecom_corp_id=env.get("WECOM_CORP_ID") or "",
-            wecom_aes_key=env.get("WECOM_AES_KEY") or "",
-            wecom_agent_id=env.get("WECOM_AGENT_ID") or "",
-            wecom_secret=env.get("WECOM_SECRET") or "",
-            wechat_max_skew_s=_int(env, "WECHAT_MAX_SKEW_S", 300),
-            wechat_reply_deadline_s=float(env.get("WECHAT_REPLY_DEADLINE_S") or 4.5),
-            wechat_api_base=(env.get("WECHAT_API_BASE") or "https://api.weixin.qq.com").rstrip("/"),
-            wecom_api_base=(env.get("WECOM_API_BASE") or "https://qyapi.weixin.qq.com").rstrip("/"),
-            helpdesk_database_url=env.get("HELPDESK_DATABASE_URL") or "",
-            helpdesk_hours=env.get("HELPDESK_HOURS") or "mon-fri 09:00-18:00",
-            helpdesk_timeout_s=_int(env, "HELPDESK_TIMEOUT_S", 600),
-            helpdesk_cookie_secure=(env.get("HELPDESK_COOKIE_SECURE") or "true").strip().lower()
-            not in ("false", "0", "no", "off"),
-            helpdesk_max_open_per_address=_int(env, "HELPDESK_MAX_OPEN_PER_ADDRESS", 3),
-            helpdesk_queue_expiry_h=float(env.get("HELPDESK_QUEUE_EXPIRY_H") or 24.0),
-            rate_limit_per_ip_per_min=_int(env, "RATE_LIMIT_PER_IP_PER_MIN", 120),
-            rate_limit_per_conversation_per_min=_int(env, "RATE_LIMIT_PER_CONVERSATION_PER_MIN", 30),
-            rate_limit_callback_per_ip_per_min=_int(env, "RATE_LIMIT_CALLBACK_PER_IP_PER_MIN", 1200),
-            rate_limit_sessions_per_ip_per_min=_int(env, "RATE_LIMIT_SESSIONS_PER_IP_PER_MIN", 30),
-            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or "",
-            # bot/launcher.py tells every process ACTION_ENDPOINT_URL (…/webhook); the server is its parent
-            action_server_url=(env.get("ACTION_SERVER_URL") or env.get("ACTION_ENDPOINT_URL", "").removesuffix(
-                "/webhook") or "http://127.0.0.1:5055").rstrip("/"),
-            readiness_timeout_s=float(env.get("READINESS_TIMEOUT_S") or 2.0),
-            tracker_store_url=env.get("TRACKER_STORE_URL") or f"sqlite:///{PROJECT_DIR / 'var' / 'tracker.db'}",
-            retention_days=_int(env, "RETENTION_DAYS", 180),
-            log_format=env.get("LOG_FORMAT") or "json",
-        )
+        values: dict[str, Any] = {
+            "database_url": env.get("DATABASE_URL") or f"sqlite:///{PROJECT_DIR / 'var' / 'policy.db'}",
+            "corpus_dir": Path(env.get("POLICY_CORPUS_DIR") or PROJECT_DIR / "policy_corpus"),
+        }
+        for f in fields(cls):
+            if f.name in values:
+                continue
+            raw = env.get(VARIABLES.get(f.name, f.name.upper()))
+            if f.name == "action_server_url" and not raw:
+                # bot/launcher.py tells every process ACTION_ENDPOINT_URL (…/webhook); the server is its parent
+                raw = env.get("ACTION_ENDPOINT_URL", "").removesuffix("/webhook")
+            if raw:
+                values[f.name] = PARSERS.get(f.name, _PARSE_BY_TYPE.get(str(f.type), str))(raw)
+        return cls(**values)
+
+
+def _flag(raw: str) -> bool:
+    return raw.strip().lower() not in ("false", "0", "no", "off")
+
+
+def _url(raw: str) -> str:
+    return raw.rstrip("/")
+
+
+#: settings whose variable is not the field's name in capitals
+VARIABLES = {"allowed_origins": "GATEWAY_ALLOWED_ORIGINS"}
+#: how a variable is read, where that is not by the field's type
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "rasa_url": _url,
+    "rasa_urls": lambda raw: tuple(u.strip().rstrip("/") for u in raw.split(",") if u.strip()),
+    "wechat_api_base": _url,
+    "wecom_api_base": _url,
+    "action_server_url": _url,
+}
+_PARSE_BY_TYPE: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "bool": _flag, "str": str}

@@ -12,7 +12,7 @@ import jieba
 import pytest
 
 from bot.knowledge.corpus import Corpus, load_corpus
-from bot.knowledge.ingest import ingest
+from bot.knowledge.ingest import ingest_corpus
 from bot.knowledge.store import PolicyStore
 from bot.launcher import ServerConfig, Servers
 from bot.training import model_path, train
@@ -43,9 +43,41 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     rasa_only = any(rel == t or rel.startswith(t + "/") for t in RASA_ENV_TESTS)
     if not rasa_only and any(rel == t or rel.startswith(t + "/") for t in BOTH_ENV_TESTS):
         return None
+    if rel in TIER_DIRS and config.getoption("markexpr", "") == "unit":
+        return True  # `make test-fast`: a directory of e2e, browser or scale tests is not even imported
     if rel == "scale" and collection_path.is_dir():
         return None  # holds tests of both kinds
     return not rasa_only if IN_RASA_ENV else rasa_only
+
+
+# Tests by cost (README: "Tests"): every test has exactly one tier. A test may say its tier with a marker; else its
+# directory says it (browser/, e2e/, scale/), else the servers it needs: a test that starts real servers (the
+# session's `servers`, a model from `trained_model`, a redis-server) or runs the project's commands as processes (marked
+# so) is e2e; every other test is unit (`make test-fast`).
+TIERS = ("unit", "e2e", "browser", "scale")
+TIER_DIRS = {"browser": "browser", "e2e": "e2e", "scale": "scale"}
+SERVER_FIXTURES = ("servers", "trained_model", "redis_server", "lone_redis")
+
+
+def tier_of(item: pytest.Item) -> str:
+    marked = [t for t in TIERS if item.get_closest_marker(t) is not None]
+    if len(marked) > 1:
+        raise pytest.UsageError(f"{item.nodeid} has more than one tier: {', '.join(marked)}")
+    if marked:
+        return marked[0]
+    rel = Path(str(item.path)).resolve().relative_to(Path(__file__).resolve().parent)
+    if rel.parts[0] in TIER_DIRS:
+        return TIER_DIRS[rel.parts[0]]
+    if any(f in getattr(item, "fixturenames", ()) for f in SERVER_FIXTURES):
+        return "e2e"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item)
+        if item.get_closest_marker(tier) is None:
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +90,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Iterator[
     """A store on a real SQLite file, built from the committed corpus (shared: tests only read it)."""
     db = tmp_path_factory.mktemp("store") / "policy.db"
     s = PolicyStore.from_url(f"sqlite:///{db}")
-    ingest(s.engine, corpus, progress=lambda _: None)
+    ingest_corpus(s.engine, corpus)
     yield s
     s.engine.dispose()
 
@@ -101,9 +133,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> It
     """One set of real servers per test session (action server, Rasa, gateway) on loopback, on a fresh store."""
     tmp = tmp_path_factory.mktemp("servers")
     db_url = f"sqlite:///{tmp / 'policy.db'}"
-    s = PolicyStore.from_url(db_url)
-    ingest(s.engine, load_corpus(CORPUS_DIR), progress=lambda _: None)
-    s.engine.dispose()
+    ingest_corpus(db_url, CORPUS_DIR)
     offset = int(os.environ.get("TEST_PORT_OFFSET", "0"))  # run two test sessions side by side
     config = ServerConfig(rasa_port=15005 + offset, action_port=15055 + offset, gateway_port=18080 + offset,
                           model=trained_model,

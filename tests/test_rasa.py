@@ -19,6 +19,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.e2e  # runs `python -m bot …` as a process
 def test_generated_entity_file_is_current():
     done = run(sys.executable, "-m", "bot", "export-nlu", "--check")
     assert done.returncode == 0, done.stderr

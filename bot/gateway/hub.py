@@ -9,13 +9,10 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage, handoff_payload
-from bot.gateway.rasa_client import RasaClient, RasaUnavailable
-
-if TYPE_CHECKING:
-    from bot.helpdesk.relay import HandoffRelay
+from bot.conversation.handoff import HandoffDesk
+from bot.conversation.messages import BotMessage, HistoryEntry, UserMessage, handoff_payload
+from bot.conversation.rasa_client import RasaClient, RasaUnavailable
 
 #: a channel's way to push messages to one of its users: (user id within the channel, messages)
 ChannelDeliver = Callable[[str, list[BotMessage]], Awaitable[None]]
@@ -48,7 +45,7 @@ class Hub:
         self.retry_budget_s = retry_budget_s
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._channels: dict[str, ChannelDeliver] = {}
-        self.relay: HandoffRelay | None = None  # set when the helpdesk is on
+        self.relay: HandoffDesk | None = None  # set when the helpdesk is on
         self._offered: OrderedDict[str, set[str]] = OrderedDict()  # conversation → button payloads the bot sent
 
     def register_channel(self, name: str, deliver: ChannelDeliver) -> None:

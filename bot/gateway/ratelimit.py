@@ -5,7 +5,7 @@
 * ``/wechat`` and ``/wecom`` POSTs: per address before the body is read (HTTP 429; the callers are Tencent's
   servers, so their budget is larger), and per conversation (``wechat:<openid>``) once the message is verified:
   the user gets a polite passive reply instead of the bot;
-* the console's login has its own limiter (bot/helpdesk/console.py).
+* the console's login has its own limiter (bot/helpdesk/console.py), counting by the same client address.
 
 A bucket holds ``per_min`` tokens and refills at ``per_min`` a minute; 0 turns a limit off. Buckets idle long
 enough to be full again are forgotten, so memory stays bounded by the number of recently active keys. With
@@ -14,18 +14,17 @@ several gateway instances each keeps its own buckets (the limits are per instanc
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
+from bot.conversation.addresses import TrustedProxies
+from bot.gateway.channel import Channel
 from bot.settings import Settings
 
 RATE_LIMITED = "发送太频繁，请稍后再试。"
-CALLBACK_PATHS = ("/wechat", "/wecom")
 
 
 class TokenBuckets:
@@ -81,22 +80,15 @@ class RateLimits:
         self.per_conversation = TokenBuckets(settings.rate_limit_per_conversation_per_min, clock=clock)
         self.callback_per_ip = TokenBuckets(settings.rate_limit_callback_per_ip_per_min, clock=clock)
         self.sessions_per_ip = TokenBuckets(settings.rate_limit_sessions_per_ip_per_min, clock=clock)
-        self.proxies = _networks(settings.forwarded_allow_ips)
+        self.proxies = TrustedProxies(settings.forwarded_allow_ips)
 
     def trusts(self, peer: str | None) -> bool:
         """Whether the peer is a proxy trusted to speak for the client (FORWARDED_ALLOW_IPS)."""
-        return bool(peer) and bool(self.proxies) and _in(peer or "", self.proxies)
+        return self.proxies.trusts(peer)
 
     def client_ip(self, request: web.BaseRequest) -> str:
-        """The peer address, or, when the peer is a trusted proxy, the nearest untrusted X-Forwarded-For entry."""
-        peer = request.remote or "unknown"
-        if not self.proxies or not _in(peer, self.proxies):
-            return peer
-        hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",") if h.strip()]
-        for hop in reversed(hops):
-            if not _in(hop, self.proxies):
-                return hop[:64]
-        return peer
+        """The client's address (bot/conversation/addresses.py)."""
+        return self.proxies.client_ip(request)
 
     def admit_message(self, request: web.BaseRequest | None, conversation_id: str) -> str | None:
         """None when a user message may go on (a token is taken from both buckets), else why not."""
@@ -109,33 +101,24 @@ class RateLimits:
             self.per_ip.take(ip)
         return None
 
+    def admit_callback(self, request: web.BaseRequest | None, conversation_id: str) -> str | None:
+        """A callback channel's user message: per conversation only (its sender, Tencent's servers, is limited per
+        address by :func:`callback_rate_limit` before the body is read)."""
+        return None if self.per_conversation.allow(conversation_id) else "too many messages in this conversation"
+
     def admit_session(self, request: web.BaseRequest | None) -> bool:
         """A widget ``session_request`` (it reads the conversation's whole tracker) from this address."""
         return request is None or self.sessions_per_ip.allow(f"ip:{self.client_ip(request)}")
 
-    def admit_conversation(self, conversation_id: str) -> bool:
-        return self.per_conversation.allow(conversation_id)
-
-
-def _networks(spec: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()]
-
-
-def _in(address: str, networks: list[Any]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in networks)
-
 
 rate_limits_key = web.AppKey("rate_limits", RateLimits)
+callback_paths_key = web.AppKey("callback_paths", frozenset)
 
 
 @web.middleware
 async def callback_rate_limit(request: web.Request, handler):  # type: ignore[no-untyped-def]
     """Per-address limit on the WeChat/WeCom callbacks, before their body is read."""
-    if request.method == "POST" and request.path in CALLBACK_PATHS:
+    if request.method == "POST" and request.path in request.app[callback_paths_key]:
         limits = request.app[rate_limits_key]
         if not limits.callback_per_ip.allow(f"ip:{limits.client_ip(request)}"):
             return web.Response(status=429, text="rate limited: too many requests from this address",
@@ -143,15 +126,18 @@ async def callback_rate_limit(request: web.Request, handler):  # type: ignore[no
     return await handler(request)
 
 
-def setup_rate_limits(app: web.Application, settings: Settings, web_channel: Any,
-                      callbacks: dict[str, Any]) -> RateLimits:
-    """Install the limits: the widget's hook, the callbacks' per-conversation hook, the per-address middleware."""
+def setup_rate_limits(app: web.Application, settings: Settings, channels: Iterable[Channel]) -> RateLimits:
+    """Install the limits on every mounted channel (its ``admit``; the widget's session requests too) and the
+    per-address middleware on the callback channels' paths."""
     limits = RateLimits(settings)
     app[rate_limits_key] = limits
-    web_channel.admit = limits.admit_message
-    web_channel.admit_session = limits.admit_session
-    web_channel.client_address = limits.client_ip
-    for callback in callbacks.values():
-        callback.admit = limits.admit_conversation
+    callback_paths: set[str] = set()
+    for channel in channels:
+        channel.admit = limits.admit_callback if channel.callback else limits.admit_message
+        if channel.callback:
+            callback_paths.update(channel.routes())
+        if hasattr(channel, "admit_session"):  # the widget: each session_request reads a whole tracker
+            channel.admit_session = limits.admit_session
+    app[callback_paths_key] = frozenset(callback_paths)
     app.middlewares.append(callback_rate_limit)
     return limits

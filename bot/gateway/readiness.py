@@ -3,7 +3,7 @@
 ``/readyz`` asks, concurrently and each within ``READINESS_TIMEOUT_S``: Rasa (``GET {RASA_URL}/``), the action
 server (``GET {ACTION_SERVER_URL}/health``) and the database (``SELECT 1`` on ``DATABASE_URL``, and on
 ``HELPDESK_DATABASE_URL`` when that is another database). 200 and every component's status when all are ok;
-503 naming the failing components otherwise. With several Rasa servers (``RASA_URLS``) each is reported and
+503 naming the failing components otherwise; either way with the channels this gateway has mounted. With several Rasa servers (``RASA_URLS``) each is reported and
 "rasa" is ok while one of them answers: the gateway sends conversations to those that do. A result is reused
 for one second, so a flood of probes does not become a flood of requests to Rasa.
 """
@@ -99,6 +99,7 @@ class NotReady(RuntimeError):
 
 readiness_key = web.AppKey("readiness", Readiness)
 settings_for_readiness_key = web.AppKey("readiness_settings", Settings)
+channel_names_key = web.AppKey("readiness_channels", list)
 
 
 async def readiness_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -112,13 +113,16 @@ async def readiness_ctx(app: web.Application) -> AsyncIterator[None]:
 async def readyz(request: web.Request) -> web.Response:
     report = await request.app[readiness_key].check()
     failing = [name for name, result in report.items() if result["status"] != "ok"]
-    body: dict[str, Any] = {"status": "not ready" if failing else "ready", "components": report}
+    body: dict[str, Any] = {"status": "not ready" if failing else "ready", "components": report,
+                            "channels": request.app[channel_names_key]}
     if failing:
         body["failing"] = failing
     return web.json_response(body, status=503 if failing else 200, headers={"Cache-Control": "no-store"})
 
 
-def setup_readiness(app: web.Application, settings: Settings) -> None:
+def setup_readiness(app: web.Application, settings: Settings, channels: list[str]) -> None:
+    """``/readyz``; it names the channels mounted (from the registry), so a probe shows what this gateway serves."""
     app[settings_for_readiness_key] = settings
+    app[channel_names_key] = channels
     app.cleanup_ctx.append(readiness_ctx)
     app.router.add_get("/readyz", readyz)

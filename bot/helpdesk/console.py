@@ -18,8 +18,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.gateway.messages import clean_text
-from bot.gateway.ratelimit import rate_limits_key
+from bot.conversation.addresses import TrustedProxies
+from bot.conversation.messages import clean_text
 from bot.helpdesk.relay import HandoffRelay
 from bot.helpdesk.service import CLOSED, RETURNED, HelpdeskError, StaffInfo, utcnow
 
@@ -83,6 +83,8 @@ class LoginLimiter:
 
 
 limiter_key = web.AppKey("login_limiter", LoginLimiter)
+#: the client address a login counts against: the same as the gateway's rate limits (FORWARDED_ALLOW_IPS)
+proxies_key = web.AppKey("login_proxies", TrustedProxies)
 #: argon2 runs in a small pool of its own: a burst of logins must not take the default pool every user message needs
 hash_pool_key = web.AppKey("password_hash_pool", ThreadPoolExecutor)
 cookie_secure_key = web.AppKey("cookie_secure", bool)
@@ -152,7 +154,7 @@ async def login(request: web.Request) -> web.Response:
     if clean_text(username) != username or clean_text(password) != password:  # no database takes them
         raise _json_error(web.HTTPBadRequest, "control characters in username or password")
     limiter = request.app[limiter_key]
-    keys = (f"ip:{request.app[rate_limits_key].client_ip(request)}", f"user:{username.lower()}")
+    keys = (f"ip:{request.app[proxies_key].client_ip(request)}", f"user:{username.lower()}")
     if not limiter.attempt(*keys):  # counted before the slow hash: a parallel burst gets no more tries
         raise _json_error(web.HTTPTooManyRequests, "too many attempts, try again later")
     relay = request.app[relay_key]
@@ -299,11 +301,9 @@ async def hash_pool_ctx(app: web.Application):  # type: ignore[no-untyped-def]
         yield
 
 
-def setup_console(app: web.Application, cookie_secure: bool = True, tracker_store_url: str | None = None) -> None:
-    from bot.helpdesk.insights_view import setup_insights
-
+def setup_console(app: web.Application, cookie_secure: bool = True, forwarded_allow_ips: str = "") -> None:
     app[limiter_key] = LoginLimiter()
+    app[proxies_key] = TrustedProxies(forwarded_allow_ips)
     app[cookie_secure_key] = cookie_secure
     app.cleanup_ctx.append(hash_pool_ctx)
     app.add_routes(routes)
-    setup_insights(app, tracker_store_url)

@@ -17,8 +17,9 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from bot.gateway.messages import BotMessage, UserMessage, handoff_payload
-from bot.gateway.rasa_client import RasaClient, RasaUnavailable
+from bot.conversation.handoff import Deliver
+from bot.conversation.messages import BotMessage, UserMessage, handoff_payload
+from bot.conversation.rasa_client import RasaClient, RasaUnavailable
 from bot.helpdesk.models import OPEN_STATES
 from bot.helpdesk.service import (CLOSED, QUEUED, RETURNED, HandoffInfo, HelpdeskService, StaffInfo, WorkingHours,
                                   utcnow)
@@ -26,7 +27,6 @@ from bot.helpdesk.service import (CLOSED, QUEUED, RETURNED, HandoffInfo, Helpdes
 log = logging.getLogger(__name__)
 
 TOO_MANY_HANDOFFS = "人工服务请求过多，请稍后再试，或拨打12345市民服务热线。"
-Deliver = Callable[[str, list[BotMessage]], Awaitable[None]]
 WEEKDAYS = "一二三四五六日"
 
 

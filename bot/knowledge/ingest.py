@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.db import make_engine
 from bot.knowledge import models as m
-from bot.knowledge.corpus import Corpus, CorpusDocument
+from bot.knowledge.corpus import Corpus, CorpusDocument, load_corpus
 from bot.knowledge.parser import citation_text
 from bot.knowledge.textindex import Tokenizer
 
@@ -48,6 +50,22 @@ def prepare_schema(engine: Engine) -> None:
                 log.info("store schema changed; rebuilding tables")
                 m.Base.metadata.drop_all(engine)
     m.Base.metadata.create_all(engine)
+
+
+def ingest_corpus(target: Engine | str, corpus: Corpus | Path) -> IngestReport:
+    """A fresh store from a corpus (or its directory), quietly: what tests, benchmarks and the launcher need.
+
+    ``target`` is an engine (kept open: the caller reads the store on it) or a database URL (its engine is let go
+    once the store is written)."""
+    if not isinstance(corpus, Corpus):
+        corpus = load_corpus(corpus)
+    if isinstance(target, Engine):
+        return ingest(target, corpus, progress=lambda _: None)
+    engine = make_engine(target)
+    try:
+        return ingest(engine, corpus, progress=lambda _: None)
+    finally:
+        engine.dispose()
 
 
 def ingest(engine: Engine, corpus: Corpus, progress: Progress = log.info) -> IngestReport:

@@ -8,7 +8,7 @@ from bot.helpdesk.service import HelpdeskService
 
 from .conftest import screenshot
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 W = "#zgc-policy-widget"
 PASSWORD = "browser test password"

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from bot.db import make_engine
-from bot.gateway.app import create_app
+from bot.app import create_app
 from bot.helpdesk.service import HelpdeskService
 from bot.settings import Settings
 

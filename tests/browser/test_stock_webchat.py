@@ -20,7 +20,7 @@ import pytest
 from ..conftest import ROOT
 from .conftest import screenshot
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 WEBCHAT = ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 PAGE = """<!doctype html>

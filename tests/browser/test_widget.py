@@ -6,7 +6,7 @@ import pytest
 
 from .conftest import screenshot
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 W = "#zgc-policy-widget"  # Playwright's CSS engine pierces the widget's open shadow root
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import socketio
 
-from bot.gateway.app import create_app
+from bot.app import create_app
 from bot.launcher import Servers
 from bot.settings import Settings
 

@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 
 from bot.gateway.hub import FAILED_TURN, SORRY, Hub
-from bot.gateway.messages import UserMessage
-from bot.gateway.rasa_client import RasaClient
+from bot.conversation.messages import UserMessage
+from bot.conversation.rasa_client import RasaClient
 
 
 class RasaStandIn:

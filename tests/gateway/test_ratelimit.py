@@ -13,7 +13,7 @@ from unittest import mock
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from bot.gateway.app import create_app
+from bot.app import create_app
 from bot.gateway.ratelimit import RATE_LIMITED, RateLimits, TokenBuckets
 from bot.settings import Settings
 

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from bot.gateway.app import create_app
+from bot.app import create_app
 from bot.gateway.logs import JsonFormatter
 from bot.masking import MaskingFilter
 

@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.gateway.channels.tencent_state import CallbackState
 from bot.gateway.channels.wechat import WeChatChannel
-from bot.gateway.messages import BotMessage, Button, UserMessage
+from bot.conversation.messages import BotMessage, Button, UserMessage
 
 from .tencent_standin import StandinApi, tencent_api, text_message  # noqa: F401
 from .test_wechat import APP_ID, GH, SECRET, SEND, TOKEN, _ids, new_openid, post, reply_of
@@ -117,7 +117,7 @@ def make_gateway(aiohttp_client: Any, hub: CountingHub, tencent_api: StandinApi)
         channel = WeChatChannel(lambda: hub, token=TOKEN, app_id=APP_ID, app_secret=SECRET,  # type: ignore[arg-type,return-value]
                                 api_base=tencent_api.url, deadline_s=deadline_s, redis_url=redis_url)
         app = web.Application()
-        channel.attach(app, "/wechat")
+        channel.attach(app)
         app[channel_key] = channel
         return await aiohttp_client(app)
     return make

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from bot.gateway.app import create_app
+from bot.app import create_app
 
 pytestmark = pytest.mark.e2e
 
@@ -203,7 +203,7 @@ async def test_a_stock_client_gets_the_materials_checklist_as_text(widget):
 
 def test_stock_payloads_split_parts_and_put_quick_replies_on_the_last():
     from bot.gateway.channels.web import stock_payloads
-    from bot.gateway.messages import BotMessage, Button
+    from bot.conversation.messages import BotMessage, Button
 
     message = BotMessage(text="第一段\n\n第二段\n依据：某文件", buttons=(Button("好", "/affirm"),),
                          custom={"type": "citations", "items": [{"citation": "某文件", "quote": "……"}]}, sender="bot")

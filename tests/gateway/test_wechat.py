@@ -19,10 +19,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.gateway.app import create_app, hub_key, tencent_channels_key
+from bot.app import create_app
+from bot.gateway.app import hub_key, channels_key
 from bot.gateway.channels.tencent_api import OfficialAccountApi, TencentApiError
 from bot.gateway.channels.wxtext import MenuBook, render, split_utf8
-from bot.gateway.messages import BotMessage, Button
+from bot.conversation.messages import BotMessage, Button
 from bot.gateway.wechat_sim import WeChatUser, chat
 from bot.settings import Settings
 
@@ -196,12 +197,12 @@ async def test_a_slow_bot_gets_success_at_once_and_one_api_message(make_wechat, 
 @pytest.mark.e2e
 async def test_when_tencent_hangs_up_the_reply_goes_through_the_api(wechat, tencent_api, servers):  # noqa: F811
     """Tencent drops a connection after 5 s: a reply that finds its request gone (or cancelled) is sent by API."""
-    channel = wechat.server.app[tencent_channels_key]["wechat"]
+    channel = wechat.server.app[channels_key]["wechat"]
     gone, cancelled = new_openid(), new_openid()
-    user, key, work = channel.classify(text_message(gone, "你好", str(next(_ids)), to=GH))
-    assert await channel.respond(user, key, work, 20.0, connected=lambda: False) is None
-    user, key, work = channel.classify(text_message(cancelled, "有哪些资金", str(next(_ids)), to=GH))
-    waiting = asyncio.create_task(channel.respond(user, key, work, 20.0, connected=lambda: True))
+    message = channel.classify(text_message(gone, "你好", str(next(_ids)), to=GH))
+    assert await channel.respond(message, 20.0, connected=lambda: False) is None
+    message = channel.classify(text_message(cancelled, "有哪些资金", str(next(_ids)), to=GH))
+    waiting = asyncio.create_task(channel.respond(message, 20.0, connected=lambda: True))
     await asyncio.sleep(0)
     waiting.cancel()
     sends = await tencent_api.wait_for(SEND, count=2)
@@ -218,7 +219,7 @@ async def test_a_long_reply_is_split_by_bytes_passive_first_then_the_api(wechat,
     full = (await say(wechat, new_openid(), "有哪些资金"))["Content"]
     limit = 150
     assert len(full.encode()) > 3 * limit
-    wechat.server.app[tencent_channels_key]["wechat"].text_limit = limit
+    wechat.server.app[channels_key]["wechat"].text_limit = limit
     first = (await say(wechat, new_openid(), "有哪些资金"))["Content"]
     await tencent_api.wait_for(SEND, count=3)
     await asyncio.sleep(0.5)
@@ -281,9 +282,9 @@ async def test_the_simulator_chats_through_the_real_protocol(wechat, wechat_safe
 
 @pytest.mark.e2e
 async def test_messages_outside_a_turn_are_pushed_through_the_api(wechat, tencent_api):  # noqa: F811
-    channel = wechat.server.app[tencent_channels_key]["wechat"]
+    channel = wechat.server.app[channels_key]["wechat"]
     openid = new_openid()
-    await channel.push(openid, [BotMessage("您好，我是客服小王。", sender="staff"),
+    await channel.deliver(openid, [BotMessage("您好，我是客服小王。", sender="staff"),
                                 BotMessage("还需要什么？", (Button("结束人工服务", "/end_handoff"),))])
     sent = [c["json"] for c in tencent_api.of(SEND)]
     assert sent == [{"touser": openid, "msgtype": "text",

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.gateway.app import create_app
+from bot.app import create_app
 from bot.gateway.channels.tencent_api import WeComApi
 from bot.settings import Settings
 

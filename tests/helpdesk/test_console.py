@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from bot.gateway.app import create_app
+from bot.app import create_app
 from bot.helpdesk.service import HelpdeskService
 
 from ..gateway.conftest import WidgetClient

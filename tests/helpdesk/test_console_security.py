@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from aiohttp import WSMsgType
 
-from bot.gateway.app import create_app
+from bot.app import create_app
 from bot.helpdesk.console import LoginLimiter
 from bot.helpdesk.service import HelpdeskService, utcnow
 
@@ -115,6 +115,7 @@ async def test_logout_closes_the_sessions_console_socket(console):
     assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
 
 
+@pytest.mark.e2e  # runs `python -m bot …` as a process
 async def test_staff_disable_revokes_sessions_and_their_sockets_close(console, hd_settings):
     csrf = (await (await login(console, "bob")).json())["csrf"]
     assert csrf

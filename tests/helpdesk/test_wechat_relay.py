@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from bot.gateway.app import create_app
+from bot.app import create_app
 
 from ..gateway.tencent_standin import tencent_api, text_message  # noqa: F401
 from ..gateway.test_wechat import APP_ID, GH, KEY, SECRET, SEND, TOKEN, _ids, new_openid, post, reply_of

@@ -73,6 +73,7 @@ def test_prune_covers_labels(service: HelpdeskService, tmp_path: Path) -> None:
     assert [lab.text for lab in list_labels(service.engine)] == ["昨天的问题"]
 
 
+@pytest.mark.e2e  # runs `python -m bot …` as a process
 def test_cli_labels_a_cluster_and_exports(tmp_path: Path) -> None:
     tracker = make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
     seed_plain(tracker)

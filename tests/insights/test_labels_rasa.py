@@ -6,10 +6,14 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from bot.helpdesk.service import HelpdeskService
 from bot.insights.labels import add_labels, domain_intents, export_labels
 
 from ..conftest import ROOT
+
+pytestmark = pytest.mark.e2e  # runs `rasa data validate` as a process
 
 RASA = ROOT / ".venv" / "bin" / "rasa"
 

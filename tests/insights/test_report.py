@@ -107,6 +107,7 @@ def test_helpdesk_handoffs_by_reason(tmp_path: Path, tracker_url: str) -> None:
     assert hd["by_status"] == {"queued": 2} and hd["by_channel"] == {"web": 1, "wecom": 1}
 
 
+@pytest.mark.e2e  # runs `python -m bot …` as a process
 def test_cli_json_text_and_html(tmp_path: Path, tracker_url: str) -> None:
     env = {**os.environ, "TRACKER_STORE_URL": tracker_url, "DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
            "RASA_TELEMETRY_ENABLED": "false"}

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ..conftest import CORPUS_DIR, ROOT
+
+pytestmark = pytest.mark.e2e  # every test runs `python -m bot …` as a process
 
 
 def run_cli(*args: str, db: Path, corpus: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 
@@ -17,11 +18,13 @@ def doc():
     return parse_file("zgc-2022", SEED)
 
 
-def test_seed_is_a_copy_of_the_shared_document():
-    shared = CORPUS_DIR.parent.parent / "shared" / "seeds" / "zgc-measures-2022.txt"
-    if not shared.exists():
-        pytest.skip("shared/ not beside the checkout")
-    assert SEED.read_bytes() == shared.read_bytes()
+#: sha256 of policy_corpus/zgc-2022/source.txt, the document as extracted from the PDF; knowledge.yml quotes it, so
+#: a change to it is deliberate: re-run `python -m bot check` and update this figure in the same commit
+SEED_SHA256 = "7921352b85054185021477775befd559b504d1f075e183d1e18f538312a6d0af"
+
+
+def test_seed_is_the_document_as_extracted():
+    assert hashlib.sha256(SEED.read_bytes()).hexdigest() == SEED_SHA256
 
 
 def test_header_facts(doc):

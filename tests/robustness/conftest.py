@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from bot.gateway.app import create_app
+from bot.app import create_app
 from bot.helpdesk.service import HelpdeskService
 
 from ..gateway.tencent_standin import tencent_api  # noqa: F401

@@ -11,7 +11,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from bot.gateway.messages import clean_text
+from bot.conversation.messages import clean_text
 from bot.helpdesk.service import HelpdeskService
 
 from ..gateway.conftest import WidgetClient

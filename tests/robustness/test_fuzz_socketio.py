@@ -14,7 +14,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from bot.gateway.hub import SORRY
-from bot.gateway.messages import clean_text
+from bot.conversation.messages import clean_text
 
 from ..gateway.conftest import WidgetClient
 from .conftest import FUZZ, NASTY, assert_up, deep_json, json_values, nasty_text, user_events

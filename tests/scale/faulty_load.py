@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.load import audit, run_load
+from bench.client import audit, run_load
 from bot.launcher import Servers
 
 

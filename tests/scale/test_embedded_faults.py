@@ -10,25 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import WECHAT
-from bot.knowledge.corpus import load_corpus
-from bot.knowledge.ingest import ingest
-from bot.knowledge.store import PolicyStore
+from bench.client import WECHAT
+from bot.knowledge.ingest import ingest_corpus
 from bot.launcher import ServerConfig, Servers
 from bot.settings import Settings
 from .conftest import port
 from .faulty_load import load_through_faults
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> Iterator[tuple[Servers, list[str]]]:
     tmp = tmp_path_factory.mktemp("embedded-faults")
     db_url = f"sqlite:///{tmp / 'policy.db'}"
-    store = PolicyStore.from_url(db_url)
-    ingest(store.engine, load_corpus(Settings.from_env().corpus_dir), progress=lambda _: None)
-    store.engine.dispose()
+    ingest_corpus(db_url, Settings.from_env().corpus_dir)
     config = ServerConfig(rasa_port=port(28005), action_port=port(28055), gateway_port=port(28080), model=trained_model,
                           log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
                           extra_env={"DATABASE_URL": db_url, **WECHAT})

@@ -15,13 +15,13 @@ from bot.launcher import scaled_services
 
 from ..conftest import ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 
 def test_bench_writes_and_reports() -> None:
     url = scaled_services()["TRACKER_STORE_URL"]
     schema = f"bench_test_{uuid.uuid4().hex[:8]}"
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "insights_report.py"), "--conversations", "300",
+    done = subprocess.run([sys.executable, "-m", "bench.insights_report", "--conversations", "300",
                            "--url", url, "--schema", schema], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
     assert done.returncode == 0, done.stderr[-2000:]

@@ -19,7 +19,7 @@ from bot.launcher import scaled_services
 from ..helpdesk.test_migrations import differences, previous_schema
 from ..insights.seed import EXPECTED, NOW, seed_plain
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import WECHAT
+from bench.client import WECHAT
 from bot.launcher import Servers, scaled_config
 from .conftest import port
 from .faulty_load import load_through_faults
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 
 from bot.launcher import PROJECT_DIR, scaled_services
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 
 def test_redis_and_postgresql_need_the_generated_passwords():

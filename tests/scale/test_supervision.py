@@ -10,24 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.corpus import load_corpus
-from bot.knowledge.ingest import ingest
-from bot.knowledge.store import PolicyStore
+from bot.knowledge.ingest import ingest_corpus
 from bot.launcher import ServerConfig, Servers, wait_http
 from bot.settings import Settings
 
 from .conftest import port
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> Iterator[Servers]:
     tmp = tmp_path_factory.mktemp("supervised")
     db_url = f"sqlite:///{tmp / 'policy.db'}"
-    store = PolicyStore.from_url(db_url)
-    ingest(store.engine, load_corpus(Settings.from_env().corpus_dir), progress=lambda _: None)
-    store.engine.dispose()
+    ingest_corpus(db_url, Settings.from_env().corpus_dir)
     servers = Servers(ServerConfig(rasa_port=port(29005), action_port=port(29055), gateway_port=port(29080), model=trained_model,
                                    log_dir=tmp / "logs", tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
                                    extra_env={"DATABASE_URL": db_url}))

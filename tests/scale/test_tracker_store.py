@@ -13,7 +13,7 @@ import yaml
 from bench import faults
 from bot.launcher import PROJECT_DIR, scaled_services
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.scale
 
 rasa_ts = pytest.importorskip("rasa.core.tracker_store")
 from rasa.shared.core.events import ActionExecuted, UserUttered  # noqa: E402

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from bot.gateway.channels.wxtext import MenuBook, menu_number, pick
-from bot.gateway.messages import Button
+from bot.conversation.messages import Button
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -36,11 +36,14 @@ from typing import Any
 import socketio
 from redis.exceptions import RedisError
 
+from bot.conversation.addresses import TrustedProxies
 from bot.gateway import logs
+from bot.gateway.channel import Admit, admit_all
 from bot.gateway.channels.socketio_redis import LocalFirstRedisManager
 from bot.gateway.hub import SORRY, Hub
-from bot.gateway.messages import BotMessage, HistoryEntry, UserMessage, clean_text
+from bot.conversation.messages import BotMessage, HistoryEntry, UserMessage, clean_text
 from bot.gateway.ratelimit import RATE_LIMITED
+from bot.settings import Settings, local_secret
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +110,14 @@ def history_payload(entry: HistoryEntry) -> dict[str, Any]:
 
 
 class WebChannel:
+    """The widget's channel (bot/gateway/channel.py): users connect over Socket.IO themselves."""
+
+    name = CHANNEL
+    callback = False
+
     def __init__(self, hub: Callable[[], Hub], *, session_key: str, max_chars: int = 2000,
                  allowed_origins: str | list[str] = "*", socketio_path: str = "socket.io",
-                 redis_url: str | None = None) -> None:
+                 redis_url: str | None = None, proxies: TrustedProxies | None = None) -> None:
         if not session_key:
             raise ValueError("the web channel needs a session key (WEB_SESSION_KEY)")
         self._hub = hub  # looked up when needed: the hub is built when the app starts
@@ -129,14 +137,17 @@ class WebChannel:
         self._seen: OrderedDict[str, OrderedDict[str, None]] = OrderedDict()  # recent conversations first out
         self._tasks: set[asyncio.Task[None]] = set()
         # rate limits (bot/gateway/ratelimit.py): (the socket's HTTP request, conversation id) → None or why not
-        self.admit: Callable[[Any, str], str | None] | None = None
+        self.admit: Admit = admit_all
         # session_request per client address: (the socket's HTTP request) → allowed
         self.admit_session: Callable[[Any], bool] | None = None
-        self.client_address: Callable[[Any], str] | None = None  # (the socket's HTTP request) → the user's address
+        self._proxies = proxies or TrustedProxies("")  # the user's address, behind trusted proxies
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("session_request", self.on_session_request)
         self.sio.on("user_uttered", self.on_user_uttered)
+
+    def routes(self) -> list[str]:
+        return [f"/{self.path}/"]
 
     def attach(self, app: Any) -> None:
         self.sio.attach(app, socketio_path=self.path)
@@ -207,13 +218,13 @@ class WebChannel:
         if message_id is not None and not (isinstance(message_id, str) and MESSAGE_ID.match(message_id)):
             return await self._error(sid, "bad_request", "message_id 格式不正确。")
         request = (self.sio.get_environ(sid) or {}).get("aiohttp.request")
-        if self.admit is not None and self.admit(request, conversation_id) is not None:
+        if self.admit(request, conversation_id) is not None:
             return await self._error(sid, "rate_limited", RATE_LIMITED)  # not marked seen: a re-send may go later
         if message_id is not None and await self._seen_before(conversation_id, message_id):
             return {"status": "duplicate", "message_id": message_id}
         display = custom.get("display")
         metadata = {"display": display[:200]} if isinstance(display, str) and display.strip() else {}
-        address = self.client_address(request) if self.client_address and request is not None else ""
+        address = self._proxies.client_ip(request) if request is not None else ""
         message = UserMessage(conversation_id, CHANNEL, text, message_id, metadata, client_address=address)
         task = asyncio.create_task(self._reply(user, message))
         self._tasks.add(task)
@@ -271,3 +282,12 @@ class WebChannel:
         """Wait for replies still being worked on (used at shutdown)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def from_settings(settings: Settings, hub: Callable[[], Hub]) -> tuple[WebChannel, str]:
+    """The widget's channel, always mounted."""
+    origins = "*" if settings.allowed_origins == "*" else [o.strip() for o in settings.allowed_origins.split(",")]
+    channel = WebChannel(hub, session_key=settings.web_session_key or local_secret("web_session_key"),
+                         max_chars=settings.max_message_chars, allowed_origins=origins,
+                         redis_url=settings.redis_url or None, proxies=TrustedProxies(settings.forwarded_allow_ips))
+    return channel, f"mounted at /{channel.path} (the widget)"

@@ -34,6 +34,7 @@ PATH = "/wechat"
 
 class WeChatChannel(TencentCallback):
     name = "wechat"
+    path = PATH
 
     def __init__(self, hub: Callable[[], Hub], *, token: str, app_id: str, app_secret: str, aes_key: str = "",
                  api_base: str = OA_API_BASE, **options: Any) -> None:

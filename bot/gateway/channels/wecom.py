@@ -33,6 +33,7 @@ PATH = "/wecom"
 
 class WeComChannel(TencentCallback):
     name = "wecom"
+    path = PATH
 
     def __init__(self, hub: Callable[[], Hub], *, token: str, corp_id: str, aes_key: str, agent_id: int,
                  secret: str, api_base: str = WECOM_API_BASE, **options: Any) -> None:

@@ -6,7 +6,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from bot.gateway.messages import BotMessage, Button
+from bot.conversation.messages import BotMessage, Button
 
 TEXT_LIMIT_BYTES = 2048  # WeChat's and WeCom's limit for one text message, in UTF-8 bytes
 

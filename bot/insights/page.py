@@ -1,4 +1,4 @@
-"""/helpdesk/insights: the insights report (bot/insights) in the console, for staff with the ``analyst`` or
+"""/helpdesk/insights: the insights report in the staff console (bot/helpdesk/console.py), for staff with the ``analyst`` or
 ``lead`` role, over a chosen period; the page refreshes it every minute.
 
 * ``GET /helpdesk/insights`` — the page (no session: back to the console's login; no role: 403);
@@ -20,7 +20,6 @@ from aiohttp import web
 
 from bot.helpdesk.service import StaffInfo
 
-INSIGHTS_STATIC = Path(__file__).resolve().parent.parent / "insights" / "static"
 STATIC = Path(__file__).resolve().parent / "static"
 CACHE_S = 30.0
 MAX_DAYS = 366
@@ -59,13 +58,11 @@ def _period(query: Any) -> tuple[datetime, datetime]:
 
 
 def _report(tracker_url: str, helpdesk_engine: Any, start: datetime, end: datetime) -> dict[str, Any]:
+    from bot.db import existing_engine, make_engine
     from bot.insights.report import build_report
-    from bot.retention import _engine
 
-    tracker = _engine(tracker_url)
+    tracker = existing_engine(tracker_url)
     if tracker is None:  # no conversation yet
-        from bot.db import make_engine
-
         tracker = make_engine("sqlite://")
     try:
         return build_report(tracker, helpdesk_engine, start=start, end=end, members=True)
@@ -88,8 +85,7 @@ async def page(request: web.Request) -> web.StreamResponse:
 @routes.get("/helpdesk/insights/{name:chart\\.umd\\.min\\.js|insights\\.js|insights-page\\.js}")
 async def script(request: web.Request) -> web.FileResponse:
     name = request.match_info["name"]
-    folder = STATIC if name == "insights-page.js" else INSIGHTS_STATIC
-    return web.FileResponse(folder / name, headers={"Content-Type": "application/javascript; charset=utf-8"})
+    return web.FileResponse(STATIC / name, headers={"Content-Type": "application/javascript; charset=utf-8"})
 
 
 @routes.get("/helpdesk/api/insights")

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bot.gateway.messages import BotMessage, HistoryEntry
+from bot.conversation.messages import BotMessage, HistoryEntry
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.db import make_engine
-from bot.gateway.app import create_app
+from bot.app import create_app
 from bot.helpdesk.service import HelpdeskService
 from bot.settings import Settings
 
