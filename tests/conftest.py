@@ -116,7 +116,7 @@ def two_doc_corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def two_doc_store(tmp_path_factory: pytest.TempPathFactory, two_doc_corpus_dir: Path) -> Iterator[PolicyStore]:
     """A store holding both documents (shared: tests only read it)."""
     s = PolicyStore.from_url(f"sqlite:///{tmp_path_factory.mktemp('store2') / 'policy.db'}")
-    ingest(s.engine, load_corpus(two_doc_corpus_dir), progress=lambda _: None)
+    ingest_corpus(s.engine, two_doc_corpus_dir)
     yield s
     s.engine.dispose()
 

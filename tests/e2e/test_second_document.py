@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.corpus import load_corpus
-from bot.knowledge.ingest import ingest
-from bot.knowledge.store import PolicyStore
+from bot.knowledge.ingest import ingest_corpus
 from bot.launcher import ServerConfig, Servers
 
 from ..conftest import corpus_with_extra_doc
@@ -32,9 +30,7 @@ def two_doc_servers(tmp_path_factory: pytest.TempPathFactory, trained_model: Pat
     tmp = tmp_path_factory.mktemp("two-doc-servers")
     corpus_dir = corpus_with_extra_doc(tmp / "corpus")
     db_url = f"sqlite:///{tmp / 'policy.db'}"
-    s = PolicyStore.from_url(db_url)
-    ingest(s.engine, load_corpus(corpus_dir), progress=lambda _: None)
-    s.engine.dispose()
+    ingest_corpus(db_url, corpus_dir)
     offset = int(os.environ.get("TEST_PORT_OFFSET", "0"))
     config = ServerConfig(rasa_port=16005 + offset, action_port=16055 + offset, gateway_port=18180 + offset,
                           model=trained_model, log_dir=tmp / "logs",
