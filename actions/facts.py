@@ -19,7 +19,7 @@ from bot.knowledge.store import DocumentInfo, FactInfo
 #: words that put a question inside the policy domain: the NLU's "out of scope" is overridden only with one of them
 POLICY_DOMAIN = re.compile(r"政策|措施|文件|资金|补贴|补助|资助|奖励|支持|扶持|申报|申请|中关村|示范区|园区|第.{1,3}条|京科发")
 
-HEADER_FACTS = ("title", "doc_number", "issuers", "issue_date", "effective_date", "repealed")
+HEADER_FACTS = ("title", "doc_number", "issuers", "issue_date", "effective_date", "repealed", "approval")
 
 
 def header_answer(doc: DocumentInfo, fact: str) -> tuple[str, str]:
@@ -32,6 +32,10 @@ def header_answer(doc: DocumentInfo, fact: str) -> tuple[str, str]:
     if fact == "issuers":
         who = "、".join(doc.issuers)
         return f"{title}由{who}{'联合' if len(doc.issuers) > 1 else ''}印发。", who
+    if fact == "approval":
+        if not doc.approval:
+            return f"{title}的印发通知没有写明经哪次会议审议。", ""
+        return f"印发通知写明：{title}{doc.approval}。", doc.approval
     if fact == "issue_date":
         day = f"{doc.issued.year}年{doc.issued.month}月{doc.issued.day}日" if doc.issued else "（文件未写明）"
         return f"{title}的印发日期是{day}。", day

@@ -19,7 +19,8 @@ from bot.knowledge.textindex import Tokenizer
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "5"  # 4: measures.supports, conditions.conditional, documents.unstated; 5: documents.aliases, is_default
+SCHEMA_VERSION = "6"  # 4: measures.supports, conditions.conditional, documents.unstated; 5: documents.aliases,
+# is_default; 6: documents.approval
 
 Progress = Callable[[str], None]
 
@@ -113,6 +114,7 @@ def _write_document(session: Session, cdoc: CorpusDocument, tokenizer: Tokenizer
             title=doc.title,
             short_name=meta.get("short_name"),
             notice_title=doc.notice_title,
+            approval=doc.approval,
             doc_number=doc.doc_number,
             issuers=doc.issuers,
             issued=doc.issued,

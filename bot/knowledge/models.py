@@ -31,6 +31,8 @@ class Document(Base):
     title: Mapped[str] = Column(Text, nullable=False)
     short_name: Mapped[str | None] = Column(Text)
     notice_title: Mapped[str | None] = Column(Text)
+    #: how the notice says the measures were adopted ("已经……审议通过")
+    approval: Mapped[str | None] = Column(Text)
     doc_number: Mapped[str | None] = Column(String(64))
     issuers: Mapped[list[str]] = Column(JSON, nullable=False, default=list)
     issued: Mapped[date | None] = Column(Date)

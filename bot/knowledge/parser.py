@@ -28,6 +28,7 @@ _L3 = re.compile(r"^(\d{1,3})\s*[.．、]\s*(\D.*)$")
 _TERMINAL = tuple("。；：！？…”」』）)")
 _DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,8}〔\d{4}〕\d+号")
 _DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+_APPROVAL = re.compile(r"已(?:经)?[^，。,]{2,60}?(?:审议通过|审议|通过)")
 _NOTICE = re.compile(r"^(?P<issuers>.+?)(?:关于)?印发《(?P<title>.+)》的通知$")
 _FUND = re.compile(r"制定实施《(?P<name>[^《》]+?支持资金管理办法[（(]试行[）)])》")
 _EFFECTIVE = re.compile(r"本(?:措施|办法|规定|意见|通知|细则)自(?P<when>[^。，,]+?)起施行")
@@ -99,6 +100,7 @@ class PolicyDocument:
     root: Section
     funds: list[Fund]
     warnings: list[str] = field(default_factory=list)
+    approval: str | None = None  # "已经……行政办公会审议通过" (the notice)
 
     @property
     def sections(self) -> list[Section]:
@@ -260,6 +262,8 @@ class _Header:
     issuers: list[str] = field(default_factory=list)
     issued: date | None = None
     preamble: list[str] = field(default_factory=list)
+    #: how the notice says the measures were adopted: "已经市科委、中关村管委会2022年第6次行政办公会审议通过"
+    approval: str | None = None
 
 
 def parse_header(paragraphs: list[str]) -> _Header:
@@ -268,6 +272,10 @@ def parse_header(paragraphs: list[str]) -> _Header:
         return header
     header.notice_title = paragraphs[0]
     date_index = None
+    for para in paragraphs:
+        if m := _APPROVAL.search(canonical(para)):
+            header.approval = m.group(0)
+            break
     for i, para in enumerate(paragraphs):
         if header.doc_number is None and _DOC_NUMBER.fullmatch(para):
             header.doc_number = para
@@ -377,6 +385,7 @@ def parse_text(doc_id: str, text: str) -> PolicyDocument:
         root=root,
         funds=_funds(root),
         warnings=warnings,
+        approval=header.approval,
     )
     for w in warnings:
         log.warning(w)

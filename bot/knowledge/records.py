@@ -30,6 +30,7 @@ class DocumentInfo:
     unstated: list[dict[str, Any]] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)  # what users call it besides 文号 and title (knowledge.yml)
     is_default: bool = False  # questions are about it unless they name another document (knowledge.yml)
+    approval: str | None = None  # "已经……审议通过", from the notice
 
     @property
     def ref(self) -> str:
@@ -140,7 +141,7 @@ class FactInfo:
 def document_record(r: m.Document) -> DocumentInfo:
     return DocumentInfo(r.id, r.title, r.short_name, r.doc_number, list(r.issuers), r.issued, r.effective,
                         r.effective_date, list(r.repeals), list(r.silent_on), list(r.unstated or []),
-                        list(r.aliases or []), bool(r.is_default))
+                        list(r.aliases or []), bool(r.is_default), r.approval)
 
 
 def measure_record(r: m.Measure, refs: dict[str, str]) -> MeasureInfo:

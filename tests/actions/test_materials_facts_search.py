@@ -209,3 +209,11 @@ async def test_details_of_applying_the_document_leaves_open_are_said_to_be_not_s
     reply = texts(dispatcher)
     assert "没有写明" in reply and topic in reply and "依据" in reply, reply
     assert not any(e.get("name") == "eligibility_form" for e in events)
+
+
+async def test_the_meeting_that_adopted_the_measures_is_cited_from_the_notice(store, vocabulary, dispatcher,
+                                                                             make_tracker):
+    await ActionAnswerDocFact(store, vocabulary).run(dispatcher, make_tracker("这个措施是哪次会议审议通过的",
+                                                                              "ask_doc_fact"), {})
+    reply = texts(dispatcher)
+    assert "2022年第6次行政办公会审议通过" in reply and "印发通知（文头）" in reply, reply
