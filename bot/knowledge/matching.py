@@ -106,13 +106,16 @@ def match_need(text: str, measures_list: list[MeasureInfo], topics: dict[str, tu
                 out.append(w)
         return out
 
+    owns = {sid: matched(set(x.keywords), []) for sid, x in measures.items()}
+    every_own = [w for words in owns.values() for w in words]
     for sid, x in measures.items():
-        own = matched(set(x.keywords), [])
+        own = owns[sid]
         topic_words: set[str] = set()
         for code in x.topics:
             name, keywords = topics.get(code, ("", []))
             topic_words.update([name, *keywords])
-        shared = matched(topic_words, own)
+        # a topic word inside another measure's keyword says nothing more ("融资" in "融资租赁" is 第6条's)
+        shared = matched(topic_words, every_own)
         # The measure's own keywords explain the match best; a topic word shared by the whole fund
         # (融资 for 5–7) is given only when the measure has none of its own.
         reasons[sid] = own or shared
