@@ -386,7 +386,7 @@ def need_mentions(vocabulary: Vocabulary, text: str) -> list[str]:
 def own_kind(tracker: Tracker, text: str) -> list[str]:
     """"我们能对应哪几条" after the check: the kind the user said they are, when the message names none."""
     subject = tracker.get_slot("subject_type")
-    if subject not in KIND_OF_SUBJECT or (GENERAL_RULE.search(text) and not FIRST_PERSON.search(text)):
+    if subject not in KIND_OF_SUBJECT or not FIRST_PERSON.search(text):  # "有哪些资金" asks for the funds
         return []
     return [KIND_OF_SUBJECT[subject]]
 
@@ -581,8 +581,8 @@ class AskProfileFact(PolicyAction):
         buttons = BUTTONS[self.slot]()
         asked_before = tracker.get_slot("requested_slot") == self.slot
         noted = facts_this_turn(tracker, exclude=self.slot)
-        if answered_this_turn(tracker):  # "插一句 有效期到什么时候" was answered by its own action: ask again
-            dispatcher.utter_message(text=AGAIN[self.slot], buttons=buttons)
+        if answered_this_turn(tracker):  # "插一句 有效期到什么时候" was answered by its own action: back to the check
+            dispatcher.utter_message(text=f"回到刚才的问题：{QUESTIONS[self.slot]}", buttons=buttons)
         elif noted:
             dispatcher.utter_message(text=f"好的，已记下：{noted}。{QUESTIONS[self.slot]}", buttons=buttons)
         elif asked_before and text and QUESTION.search(text) and not _DONT_KNOW.search(text):

@@ -216,7 +216,7 @@ async def test_a_question_answered_by_its_own_action_inside_the_check_is_not_ans
                            active_loop="eligibility_form")
     await ActionAskRegistration(store, vocabulary).run(dispatcher, tracker, {})
     reply = texts(dispatcher)
-    assert reply.startswith("换个问法") and "没有直接对应" not in reply
+    assert reply.startswith("回到刚才的问题") and "注册在中关村示范区范围内吗" in reply and "没有直接对应" not in reply
 
 
 async def test_own_case_and_a_detail_the_document_leaves_open_are_both_answered(store, vocabulary, dispatcher,
