@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from functools import lru_cache
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -129,8 +130,12 @@ def user_text(tracker: Tracker) -> str:
     text = tracker.latest_message.get("text") or original_text(tracker)
     if text.startswith("/"):
         return ""
-    from actions.knowledge import get_vocabulary
+    return _normalized(text)
 
+
+@lru_cache(maxsize=1024)
+def _normalized(text: str) -> str:
+    """One normalisation per message text (the actions read the message many times a turn)."""
     vocabulary = get_vocabulary()
     return normalize(text, vocabulary.english, vocabulary.typos)
 
