@@ -21,10 +21,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import GUIDE_HINT, HOTLINE, button, say, shorten, source_line, steps
+from actions.answers import HOTLINE, button, say, shorten, steps
 from actions.base import PolicyAction, user_text
 from actions.facts import HEADER_FACTS, header_answer
-from bot.knowledge.records import MATERIAL_LABELS, DocumentInfo
+from bot.knowledge.records import DocumentInfo
 from bot.knowledge.relevance import covered, related
 from bot.knowledge.search import document_of
 from bot.knowledge.store import parse_measure_number
@@ -256,17 +256,10 @@ async def who_may_apply(action: PolicyAction, dispatcher: CollectingDispatcher, 
 
 
 async def materials(action: PolicyAction, dispatcher: CollectingDispatcher, doc: DocumentInfo) -> list[EventType]:
+    from actions.materials import checklist
+
     items = await action.call(action.store.materials, None, None, None, doc.id)
-    stated = [i for i in items if i.source == "clause"]
-    typical = [i for i in items if i.source == "typical"]
-    lines = [f"{doc.named}没有列出申报材料清单，完整材料以申报指南为准。建议准备："]
-    if stated:
-        lines.append(f"{MATERIAL_LABELS['clause']}：")
-        lines += [f"☐ {i.name}" for i in stated]
-    if typical:
-        lines.append(f"{MATERIAL_LABELS['typical']}：")
-        lines += [f"☐ {i.name}" for i in typical]
-    lines += [GUIDE_HINT, source_line(i.citation for i in stated)]
+    lines = [f"{doc.named}没有列出申报材料清单，完整材料以申报指南为准。建议准备：", *checklist(items, cite=False)]
     dispatcher.utter_message(text="\n".join(line for line in lines if line), buttons=steps("human"))
     return []
 

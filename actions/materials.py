@@ -18,6 +18,20 @@ CLAUSE_LABEL = MATERIAL_LABELS["clause"]
 TYPICAL_LABEL = MATERIAL_LABELS["typical"]
 
 
+def checklist(items: list, cite: bool = True) -> list[str]:  # type: ignore[type-arg]
+    """The materials, the ones tied to a clause first (with their clause when ``cite``), then the typical ones."""
+    stated = [i for i in items if i.source == "clause"]
+    typical = [i for i in items if i.source == "typical"]
+    lines: list[str] = []
+    if stated:
+        lines.append(f"{CLAUSE_LABEL}：")
+        lines += [f"☐ {i.name}（依据{short_ref(i.citation)}）" if cite else f"☐ {i.name}" for i in stated]
+    if typical:
+        lines.append(f"{TYPICAL_LABEL}：")
+        lines += [f"☐ {i.name}" for i in typical]
+    return [*lines, GUIDE_HINT, source_line(i.citation for i in stated)]
+
+
 def short_ref(citation: str | None) -> str:
     """"京科发〔2022〕4号 三（一）「资金来源及支持对象」" → "三（一）"."""
     if not citation:
@@ -63,18 +77,8 @@ class ActionListMaterials(PolicyAction):
             return []
         subject = profile_of(tracker)["subject_type"]
         items = await self.call(self.store.materials, fund.code, measure.number if measure else None, subject)
-        stated = [i for i in items if i.source == "clause"]
-        typical = [i for i in items if i.source == "typical"]
         target = f"第{measure.number}条“{measure.title}”" if measure else f"【{fund.short_name}】资金"
-        lines = [f"文件没有列出申报材料清单，完整材料以申报指南为准。申报{target}，建议准备："]
-        if stated:
-            lines.append(f"{CLAUSE_LABEL}：")
-            lines += [f"☐ {i.name}（依据{short_ref(i.citation)}）" for i in stated]
-        if typical:
-            lines.append(f"{TYPICAL_LABEL}：")
-            lines += [f"☐ {i.name}" for i in typical]
-        lines.append(GUIDE_HINT)
-        lines.append(source_line(i.citation for i in stated))
+        lines = [f"文件没有列出申报材料清单，完整材料以申报指南为准。申报{target}，建议准备：", *checklist(items)]
         dispatcher.utter_message(text="\n".join(line for line in lines if line), buttons=steps("eligibility", "human"),
                                  json_message={
                                      "type": "materials",
