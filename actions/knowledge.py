@@ -35,4 +35,4 @@ def warm_up() -> None:
     store.search("预热")
     store.document()
     get_vocabulary().find("预热", "hightech")
-    get_vocabulary().typos.repair("中观村")  # loads pypinyin's dictionary
+    get_vocabulary().typos.repair("中观村")  # loads the readings table

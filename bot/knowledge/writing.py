@@ -3,7 +3,8 @@
 Traditional → simplified is OpenCC's ``t2s`` conversion (the maintained converter, not a hand-made table). English
 words are read through the lexicon's ``english`` glossary so an English question reaches the NLU and the index with
 the document's words; the bot then answers in Chinese with a short bilingual note. A known term typed with one
-character that sounds alike (中观村, 创新劵 — pinyin input slips) is repaired (:class:`TypoRepair`, pypinyin).
+character that sounds alike (中观村, 创新劵 — pinyin input slips) is repaired (:class:`TypoRepair`, over the readings table in
+:mod:`bot.knowledge.sounds`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
+
+from bot.knowledge.sounds import sound_alike
 
 _LATIN = re.compile(r"[A-Za-z]")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -52,24 +55,6 @@ def from_english(text: str, glossary: dict[str, str]) -> str:
     return out
 
 
-#: initials and finals pinyin input confuses (z/zh, j/q/x, n/l, an/ang …): 劵 juan ~ 券 quan
-_SOUND = [(re.compile(r"^(zh|ch|sh)"), lambda m: m.group(1)[0]), (re.compile(r"^[qx]"), lambda m: "j"),
-          (re.compile(r"^l"), lambda m: "n"), (re.compile(r"(an|en|in)g$"), lambda m: m.group(1))]
-
-
-@lru_cache(maxsize=8192)
-def _sounds(char: str) -> frozenset[str]:
-    """The readings of one character, toneless, with the confusable initials and finals merged."""
-    from pypinyin import Style, pinyin  # imported on first use
-
-    out = set()
-    for reading in pinyin(char, style=Style.NORMAL, heteronym=True)[0]:
-        for pattern, repl in _SOUND:
-            reading = pattern.sub(repl, reading)
-        out.add(reading)
-    return frozenset(out)
-
-
 class TypoRepair:
     """Known terms of three characters or more typed with one wrong character that sounds alike.
 
@@ -105,7 +90,7 @@ class TypoRepair:
     def _fix(self, chars: list[str], start: int, window: str) -> int:
         for j, typed in enumerate(window):
             for term, k in self._masked.get(window[:j] + "?" + window[j + 1:], []):
-                if k == j and _sounds(typed) & _sounds(term[k]):
+                if k == j and sound_alike(typed, term[k]):
                     chars[start + j] = term[k]
                     return len(term)
         return 0

@@ -1,0 +1,69 @@
+"""Which characters sound alike: the table :class:`bot.knowledge.writing.TypoRepair` reads.
+
+Pinyin input slips put a character of the same (or a confusable) reading in place of the right one: 中观村 for
+中关村, 创新劵 for 创新券. pypinyin knows every character's readings, but importing it loads its phrase dictionary
+(60 MB in each process that repairs typos). The few readings the repair needs are small, so they are written once
+to ``sounds.txt`` beside this module — one line per reading, toneless, with the initials and finals pinyin input
+confuses merged (z/zh, j/q/x, n/l, an/ang …), then every character of the CJK Unified Ideographs block that has it —
+and read at run time (about 2 MB). ``tests/knowledge/test_sounds.py`` checks the table against pypinyin.
+
+Regenerate after a pypinyin upgrade or a change to the merging rules: ``python -m bot.knowledge.sounds``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+TABLE = Path(__file__).with_name("sounds.txt")
+BLOCK = range(0x4E00, 0xA000)  # CJK Unified Ideographs: the characters pinyin input produces
+
+#: initials and finals pinyin input confuses (z/zh, j/q/x, n/l, an/ang …): 劵 juan ~ 券 quan
+_MERGE = [(re.compile(r"^(zh|ch|sh)"), lambda m: m.group(1)[0]), (re.compile(r"^[qx]"), lambda m: "j"),
+          (re.compile(r"^l"), lambda m: "n"), (re.compile(r"(an|en|in)g$"), lambda m: m.group(1))]
+
+
+def merged(reading: str) -> str:
+    """One toneless reading with the confusable initials and finals merged: zhuang → zuan, qing → jin."""
+    for pattern, repl in _MERGE:
+        reading = pattern.sub(repl, reading)
+    return reading
+
+
+def build_table() -> str:
+    """The table's text, computed with pypinyin (a build-time dependency: only this function imports it)."""
+    from pypinyin import Style, pinyin
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    groups: dict[str, list[str]] = {}
+    for code in BLOCK:
+        if code not in pinyin_dict:
+            continue
+        char = chr(code)
+        for reading in dict.fromkeys(merged(r) for r in pinyin(char, style=Style.NORMAL, heteronym=True)[0]):
+            groups.setdefault(reading, []).append(char)
+    return "".join(f"{reading}\t{''.join(chars)}\n" for reading, chars in sorted(groups.items()))
+
+
+@lru_cache(maxsize=1)
+def readings() -> dict[str, tuple[str, ...]]:
+    """Each character's merged readings, from the table (loaded on first use, once per process)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for line in TABLE.read_text(encoding="utf-8").splitlines():
+        reading, _, chars = line.partition("\t")
+        reading = reading.strip()
+        for char in chars:
+            out[char] = (*out.get(char, ()), reading)
+    return out
+
+
+def sound_alike(a: str, b: str) -> bool:
+    """Two characters share a reading (after merging); a character the table does not know sounds like nothing."""
+    table = readings()
+    return not set(table.get(a, ())).isdisjoint(table.get(b, ()))
+
+
+if __name__ == "__main__":
+    TABLE.write_text(build_table(), encoding="utf-8")
+    print(f"wrote {TABLE} ({len(readings.__wrapped__())} characters)")

@@ -1,0 +1,20 @@
+"""The readings table TypoRepair reads is pypinyin's readings, merged; it is regenerated, never edited by hand."""
+
+from bot.knowledge.sounds import TABLE, build_table, merged, sound_alike
+
+
+def test_the_committed_table_is_what_pypinyin_gives():
+    assert TABLE.read_text(encoding="utf-8") == build_table(), "run: python -m bot.knowledge.sounds"
+
+
+def test_confusable_initials_and_finals_are_merged():
+    assert merged("zhuang") == "zuan"
+    assert merged("qing") == "jin"
+    assert merged("lan") == "nan"
+
+
+def test_characters_that_pinyin_input_confuses_sound_alike():
+    assert sound_alike("观", "关")
+    assert sound_alike("劵", "券")  # juan ~ quan
+    assert not sound_alike("的", "市")
+    assert not sound_alike("a", "关")  # not in the table: sounds like nothing
