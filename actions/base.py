@@ -77,6 +77,11 @@ class PolicyAction(Action, ABC):
             log.exception("policy store not ready")
             dispatcher.utter_message(text="政策库正在准备中，请稍后再试，或转人工咨询。", buttons=steps("human"))
             events = []
+        except Exception:  # a defect must not leave the user without a reply: say so, keep the question for staff
+            log.exception("action %s failed", self.name())
+            dispatcher.utter_message(text="抱歉，处理这个问题时出错了，已记录下来。您可以换个说法再问，或转人工咨询。",
+                                     buttons=steps("human"))
+            events = [SlotSet("unanswered_question", user_text(tracker) or None)]
         if not self.keeps_handoff_offer and tracker.get_slot("handoff_offered"):
             events.append(SlotSet("handoff_offered", False))
         return events

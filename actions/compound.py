@@ -15,30 +15,41 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import steps
 from actions.base import PolicyAction, user_text
+from actions.profile import PLACE_INQUIRY
 
-#: details the main answers already cover ("文件未写明支持金额和申报时间" follows every need)
-COVERED_BY_NEED = {"amount", "deadline"}
+#: details the main answers already cover ("文件未写明支持金额和申报时间" follows every need; the 施行 answer says
+#: there is no end date)
+COVERED = {"need": {"amount", "deadline"}, "fact": {"end_date"}}
+
+
+def asks_about_zone(text: str) -> bool:
+    from actions.eligibility import PLACE_QUESTION
+
+    return bool(PLACE_QUESTION.search(text) or PLACE_INQUIRY.search(text))
 
 
 async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict, answered: str) -> list[EventType]:
-    """What the latest message asks besides the part just answered (``answered``: need / own_case / rule)."""
+    """What the latest message asks besides the part just answered (``answered``: need / own_case / rule / fact)."""
     text = user_text(tracker)
     if not text:
         return []
     events: list[EventType] = []
-    if action.vocabulary.find(text, "fact"):
+    if answered != "fact" and action.vocabulary.find(text, "fact"):
         from actions.facts import ActionAnswerDocFact
 
-        events += await ActionAnswerDocFact(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
+        events += await ActionAnswerDocFact(action._store, action._vocabulary).answer_fact(dispatcher, tracker, domain)
     else:
         doc = await action.call(action.store.document)
-        topic = doc.unstated_topic(text)
+        # "哪天开始执行的 由谁负责解释": the fact's own words (开始执行) are no detail the document leaves out
+        topic = doc.unstated_topic(action.vocabulary.without(text, "fact") if answered == "fact" else text)
+        if topic and topic["code"] == "parks" and not asks_about_zone(text):
+            topic = None  # "注册地在中关村示范区范围内" states where they are; it asks nothing about the zone
         if topic and topic["code"] == "materials" and answered != "need":  # "…能报吗 要准备啥材料": the materials
             from actions.materials import ActionListMaterials
 
             events += await ActionListMaterials(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
-        elif topic and not (answered == "need" and topic["code"] in COVERED_BY_NEED):
+        elif topic and topic["code"] not in COVERED.get(answered, set()):
             from actions.unstated import answer_unstated
 
             events += await answer_unstated(action, dispatcher, tracker, topic)

@@ -61,6 +61,7 @@ WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|�
                             r"|对应(?:的)?(?:条款|措施|政策)|有对应|能用的|能用啥|有啥能用|能享受(?:哪|什么|啥)|专门的(?:条款|措施|政策|支持)|能用(?:上)?哪|用得上|(?:条款|措施)(?:吗|没|不)")
 #: asks whether someone may apply
 ELIGIBILITY_ASK = re.compile(r"能(?:不能)?(?:申请|报|申报|参与|参加|享受)|可(?:以|不可以)?(?:申请|报|申报|参与)|有(?:没有)?资格|够格|"
+                             r"(?:申请|申报|报)(?:一下)?.{0,2}(?:行不行|行吗|可以吗|可不可以|成不成|中不中)|有没有份|有份(?:吗|么|没)|"
                              r"符合(?:条件)?(?:吗|么|不)|算不算|属不属于|是不是支持对象|支持对象|有份|能拿|适用(?:吗|么|不)")
 #: a question whether a place counts as the 示范区 (not an answer to "where are you registered")
 PLACE_QUESTION = re.compile(r"算不算|算.{0,8}(?:吗|么)|是不是.{0,8}(?:示范区|范围)|属不属于|属于.{0,8}(?:示范区|范围).{0,3}(?:吗|么)|"
@@ -137,6 +138,23 @@ def implied(profile: dict[str, str | None]) -> dict[str, str | None]:
     elif subject == AMBIGUOUS and hightech in ("national", "zgc", "certified"):
         out["subject_type"] = "enterprise"  # "园区运营公司，是国高": holding the certificate settles it
     return out
+
+
+def states_own_facts(tracker: Tracker, vocabulary: Vocabulary) -> bool:
+    """The latest message states a fact about the user's own organisation, whatever the NLU read: a correction after
+    the verdict, a registration stated with its cue ("行 营业执照地址就在示范区里"), facts in the first person, or a
+    certificate's news while their case is being talked about ("证书去年就过期了 一直没续")."""
+    text = user_text(tracker)
+    if not text:
+        return False
+    facts = message_facts(tracker, vocabulary)
+    if not any(facts.values()):
+        return False
+    if corrects_verdict(tracker, vocabulary) or STATES_OWN.search(text) or FIRST_PERSON.search(text):
+        return True
+    from actions.profile import slot_before_turn
+
+    return bool(facts.get("hightech")) and any(slot_before_turn(tracker, slot) for slot in PROFILE)
 
 
 def corrects_verdict(tracker: Tracker, vocabulary: Vocabulary) -> bool:
@@ -334,7 +352,7 @@ class ActionRouteEligibility(PolicyAction):
                          "注册在北京市其他地区的参照执行。")
             if subject in ("university", "research_institute"):
                 lines.append("公立高校、科研院所多为事业单位，仍按“高等学校”“科研机构”对待。")
-        elif subject == AMBIGUOUS and (amb := self.vocabulary.ambiguity(text)):
+        elif subject in (AMBIGUOUS, None) and (amb := self.vocabulary.ambiguity(text)):  # 孵化器, 投资机构
             word, info = amb
             options = "、".join(SUBJECT_NAMES.get(o, o) for o in info.get("options") or [])
             lines.append(f"“{word}”要看以什么类别申报（{options}）：{info.get('note', '')}")
@@ -579,16 +597,21 @@ class AskProfileFact(PolicyAction):
         attempts = attempts_of(tracker).get(self.slot, 0)
         text = user_text(tracker)
         buttons = BUTTONS[self.slot]()
-        asked_before = tracker.get_slot("requested_slot") == self.slot
         noted = facts_this_turn(tracker, exclude=self.slot)
-        if answered_this_turn(tracker):  # "插一句 有效期到什么时候" was answered by its own action: back to the check
+        answered = answered_this_turn(tracker)
+        from actions.profile import slot_before_turn
+
+        waiting = slot_before_turn(tracker, "requested_slot") == self.slot or attempts  # asked in an earlier turn
+        if answered and waiting:  # "插一句 有效期到什么时候" was answered by its own action: back to the check
             dispatcher.utter_message(text=f"回到刚才的问题：{QUESTIONS[self.slot]}", buttons=buttons)
+        elif waiting and text and QUESTION.search(text) and not _DONT_KNOW.search(text):
+            # "插个话 国高跟中关村高新是不是都认": the question first, then the one the check is waiting for
+            answer = await self.context_answer(text)
+            kept = f"（已记下：{noted}）" if noted else ""
+            dispatcher.utter_message(text=f"{answer}{kept}\n{AGAIN[self.slot]}", buttons=buttons)
         elif noted:
             dispatcher.utter_message(text=f"好的，已记下：{noted}。{QUESTIONS[self.slot]}", buttons=buttons)
-        elif asked_before and text and QUESTION.search(text) and not _DONT_KNOW.search(text):
-            answer = await self.context_answer(text)
-            dispatcher.utter_message(text=f"{answer}\n{AGAIN[self.slot]}", buttons=buttons)
-        elif attempts == 0:
+        elif attempts == 0 or answered:  # first time asked (an explanation may stand above it)
             dispatcher.utter_message(text=QUESTIONS[self.slot], buttons=buttons)
         else:
             said = f"没能从“{shorten(text, 20)}”判断出来。" if text and not _DONT_KNOW.search(text) else ""
@@ -622,12 +645,16 @@ def answered_this_turn(tracker: Tracker) -> bool:
 
 def facts_this_turn(tracker: Tracker, exclude: str) -> str:
     """The profile facts the latest message gave (other than the one being asked), in words."""
+    from actions.profile import slot_before_turn
+
     seen: dict[str, str] = {}
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             break
         if event.get("event") == "slot" and event.get("name") in PROFILE and event.get("name") != exclude:
             seen.setdefault(event["name"], event.get("value"))
+    # a slot put back to what it was (an entity the message only asked about) is no news
+    seen = {k: v for k, v in seen.items() if v != slot_before_turn(tracker, k)}
     names = {"subject_type": SUBJECT_NAMES, "hightech": HIGHTECH_NAMES,
              "registration": {"zgc": "注册在中关村示范区", "beijing_other": "注册在北京其他地区", "outside": "注册在北京以外",
                               "beijing": "注册在北京（是否在示范区待确认）"}}

@@ -19,6 +19,11 @@ from bot.knowledge.store import DocumentInfo, FactInfo
 #: words that put a question inside the policy domain: the NLU's "out of scope" is overridden only with one of them
 POLICY_DOMAIN = re.compile(r"政策|措施|文件|资金|补贴|补助|资助|奖励|支持|扶持|申报|申请|中关村|示范区|园区|第.{1,3}条|京科发")
 
+#: words that point at this document ("文件对成立年限有要求没")
+THIS_DOCUMENT = re.compile(r"中关村|示范区|京科发|支持资金|第.{1,3}条|措施|文件|这个政策|本政策|这政策|该政策")
+#: the support this document gives, as the subject of a question ("补助到账了要交所得税吗")
+SUPPORT_MONEY = re.compile(r"补助|补贴|资助|奖励|支持资金|这笔钱|这笔资金|拿到的钱|给的钱")
+
 HEADER_FACTS = ("title", "doc_number", "issuers", "issue_date", "effective_date", "repealed", "approval")
 
 
@@ -66,6 +71,28 @@ class ActionAnswerDocFact(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
+        """"文号是多少？另外孵化器能申请不", "谁发的 首台套有支持吗": the other question leads, and its action answers
+        the fact beside it (actions/compound.py); a fact asked alone is answered here."""
+        text = user_text(tracker)
+        if text:
+            from actions.eligibility import ELIGIBILITY_ASK, ActionRouteEligibility, need_mentions
+
+            rest = self.vocabulary.without(text, "fact")
+            if ELIGIBILITY_ASK.search(rest) and (self.vocabulary.kinds_in(rest)
+                                                 or self.vocabulary.best(rest, "subject_type")):
+                return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+            if need_mentions(self.vocabulary, rest):
+                from actions.funds import ActionRecommendFund
+
+                return await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        events = await self.answer_fact(dispatcher, tracker, domain)
+        from actions.compound import answer_the_rest
+
+        return events + await answer_the_rest(self, dispatcher, tracker, domain, "fact")  # "…哪天施行 谁负责解释"
+
+    async def answer_fact(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> list[EventType]:
+        """The fact the message names, from the header or the curated facts (else the index)."""
         fact = self.latest(tracker, "fact")
         doc = await self.call(self.store.document)
         text = user_text(tracker)
@@ -123,6 +150,10 @@ class ActionAnswerOtherPolicy(PolicyAction):
                      domain: DomainDict) -> list[EventType]:
         doc = await self.call(self.store.document)
         text = user_text(tracker)
+        topic = doc.unstated_topic(text) if text else None
+        if topic and topic["code"] == "payment" and SUPPORT_MONEY.search(text):
+            # "财政补助到账了要交企业所得税吗": how this money is paid and taxed, not the tax law itself
+            return await answer_unstated(self, dispatcher, tracker, topic)
         term = self.vocabulary.other_policy_in(text)
         if not term and text:  # read as "another policy", but none is named: answer it as a question about this one
             from actions.policy_search import ActionSearchPolicy
@@ -159,9 +190,9 @@ class ActionAnswerOutOfScope(PolicyAction):
             from actions.eligibility import ActionRouteEligibility  # "个人能申请吗" read as off-topic
 
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
-        from actions.eligibility import corrects_verdict
+        from actions.eligibility import states_own_facts
 
-        if corrects_verdict(tracker, self.vocabulary):  # "等下 注册地其实不在示范区" read as off-topic
+        if states_own_facts(tracker, self.vocabulary):  # "等下 注册地其实不在示范区" read as off-topic
             from actions.funds import ActionHandleProfileFacts
 
             return await ActionHandleProfileFacts(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
@@ -182,12 +213,18 @@ class ActionAnswerOutOfScope(PolicyAction):
                 return []
         # the document's need words count too: "人才落户 公寓 还有核心技术人员去境外培训 有对应的么"
         in_domain = bool(POLICY_DOMAIN.search(text) or self.vocabulary.find(text, "topic")) if text else False
-        if text and not elsewhere and not self.vocabulary.other_policy_in(text) and in_domain \
+        if text and not elsewhere and not self.vocabulary.other_policy_in(text) \
                 and not self.vocabulary.off_topic_in(text):
             doc = await self.call(self.store.document)
-            if doc.unstated_topic(text) is not None and covered((await self.call(self.store.search, text, 1))[0].score):
+            topic = doc.unstated_topic(text)
+            # "2023年以后还能报吗 还是只管2022年": how long the measures hold is about them, whatever else is said
+            if topic is not None and topic["code"] == "end_date":
+                return await answer_unstated(self, dispatcher, tracker, topic)
+            hits = await self.call(self.store.search, text, 3) if in_domain else []
+            # "公司成立不到两年 文件对成立年限有要求没": a detail of applying that this document leaves open — when
+            # the message points at it (not "国家自然科学基金怎么申请")
+            if topic is not None and in_domain and (THIS_DOCUMENT.search(text) or hits and covered(hits[0].score)):
                 return await answer_unstated(self, dispatcher, tracker)
-            hits = await self.call(self.store.search, text, 3)
             if hits and covered(hits[0].score):
                 return await answer_from_index(self, dispatcher, tracker, hits)
         return out_of_scope(dispatcher, tracker)

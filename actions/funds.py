@@ -39,18 +39,33 @@ class ActionRecommendFund(PolicyAction):
         if not need:
             dispatcher.utter_message(response="utter_ask_need")
             return []
-        from actions.eligibility import WHICH_MEASURES, ActionRouteEligibility
+        from actions.eligibility import ELIGIBILITY_ASK, FIRST_PERSON, WHICH_MEASURES, ActionRouteEligibility
+        from actions.profile import message_facts
 
         if (kinds := self.vocabulary.kinds_in(need)) and WHICH_MEASURES.search(need) and not self._topics(need):
             await ActionRouteEligibility(self._store, self._vocabulary).measures_for_kinds(dispatcher, kinds)
             return [SlotSet("need_text", need)]
+        if await self.own_case_first(need, tracker):
+            # "我们是外企在京设的研发中心 持国家高新证 注册地在示范区 想报": they describe themselves and ask to apply
+            return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         if await self.spans_funds(topics := self._topics(need)):
             events = await self.several_needs(dispatcher, need, topics)
-        elif not topics and WANTS_TO_APPLY.search(need) and (kinds or self.vocabulary.best(need, "subject_type")):
+        elif not topics and (WANTS_TO_APPLY.search(need) or ELIGIBILITY_ASK.search(need)) and (
+                kinds or self.vocabulary.best(need, "subject_type") or FIRST_PERSON.search(need) and any(
+                    message_facts(tracker, self.vocabulary).values())):  # "我们手里有国高证书 想查查够不够格"
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         else:
             events = await self.recommend(dispatcher, tracker, need)
         return [*events, *await self.also_asked(dispatcher, tracker, domain, need, topics)]
+
+    async def own_case_first(self, need: str, tracker: Tracker) -> bool:
+        """The message describes the user's own organisation (two facts or more) and asks to apply."""
+        from actions.eligibility import ELIGIBILITY_ASK, FIRST_PERSON
+        from actions.profile import message_facts
+
+        if not FIRST_PERSON.search(need) or not (WANTS_TO_APPLY.search(need) or ELIGIBILITY_ASK.search(need)):
+            return False
+        return sum(1 for v in message_facts(tracker, self.vocabulary).values() if v) >= 2
 
     async def also_asked(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, need: str,
                          topics: list[str]) -> list[EventType]:
@@ -76,10 +91,14 @@ class ActionRecommendFund(PolicyAction):
         for m in match.measures:
             why = "、".join(match.reasons.get(m.number, [])[:3])
             lines.append(f"· 第{m.number}条 {m.title}" + (f"（对应“{why}”）" if why else ""))
+        if match.others:  # the user's words also name measures of another fund
+            lines.append("另外，您提到的" + "；".join(
+                f"“{'、'.join(match.reasons.get(m.number, [])[:2])}”对应第{m.number}条 {m.title}（属{m.fund_name}资金）"
+                for m in match.others) + "。")
         lines.append("文件未写明支持金额和申报时间，以该资金管理办法和申报指南为准。")
         buttons = [*(measure_button(m) for m in match.measures[:3]), *steps("eligibility", "materials")]
         say(dispatcher, "\n".join(lines),
-            citations=[(m.citation, shorten(m.text, 300), m.section_id) for m in match.measures],
+            citations=[(m.citation, shorten(m.text, 300), m.section_id) for m in [*match.measures, *match.others]],
             buttons=buttons)
         return [SlotSet("need_text", need), SlotSet("suggested_fund", fund.code), SlotSet("fund", fund.code),
                 SlotSet("suggested_measures", [m.number for m in match.measures])]
@@ -158,21 +177,25 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
     text = user_text(tracker)
     if not text:
         return None
-    from actions.eligibility import ELIGIBILITY_ASK, WHICH_MEASURES, ActionRouteEligibility, corrects_verdict, own_kind
+    from actions.eligibility import (ELIGIBILITY_ASK, FIRST_PERSON, PROFILE, WHICH_MEASURES, ActionRouteEligibility,
+                                     own_kind, states_own_facts)
 
     router = ActionRouteEligibility(action._store, action._vocabulary)
     if (kinds := action.vocabulary.kinds_in(text) or own_kind(tracker, text)) and WHICH_MEASURES.search(text):
         await router.measures_for_kinds(dispatcher, kinds)
         return []
-    if ELIGIBILITY_ASK.search(text) and (kinds or action.vocabulary.best(text, "subject_type")):
-        return await router.answer(dispatcher, tracker, domain)  # "国企能参与吗" read as another intent
-    if corrects_verdict(tracker, action.vocabulary):
-        # "等下 注册地其实不在示范区 在北京其他区": a correction after the verdict — judged again
+    asks = ELIGIBILITY_ASK.search(text) or WANTS_TO_APPLY.search(text)
+    if asks and (kinds or action.vocabulary.best(text, "subject_type")
+                 or FIRST_PERSON.search(text) and any(tracker.get_slot(s) for s in PROFILE)):
+        # "国企能参与吗", "咱学校也想报一下", "那咱们这情况直接就能报了吧" read as another intent
+        return await router.answer(dispatcher, tracker, domain)
+    if states_own_facts(tracker, action.vocabulary):
+        # "等下 注册地其实不在示范区 在北京其他区", "营业执照地址就在示范区里": facts about the user — judged (again)
         return await ActionHandleProfileFacts(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
     if action.latest(tracker, "fact"):
         from actions.facts import ActionAnswerDocFact
 
-        return await ActionAnswerDocFact(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
+        return await ActionAnswerDocFact(action._store, action._vocabulary).answer_fact(dispatcher, tracker, domain)
     if doc.unstated_topic(text):
         from actions.unstated import answer_unstated
 
@@ -236,12 +259,23 @@ class ActionDescribeFund(PolicyAction):
         return rest.lstrip("，,") if sep and head.startswith("制定实施") else intro
 
 
+#: details of applying no measure states, asked about named measures: the answer is that they are not stated
+OPEN_DETAILS = ("combining", "review", "payment", "thresholds", "rules", "contact", "budget")
+
+
 class ActionDescribeMeasure(PolicyAction):
     def name(self) -> str:
         return "action_describe_measure"
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
+        text = user_text(tracker)
+        doc = await self.call(self.store.document)
+        if text and (topic := doc.unstated_topic(text)) and topic["code"] in OPEN_DETAILS:
+            # "第8条和第10条能一块报吗 会不会算重复支持": a detail the measures leave open, not their text
+            from actions.unstated import answer_unstated
+
+            return await answer_unstated(self, dispatcher, tracker, topic)
         number = self.latest(tracker, "measure")
         measure = await self.call(self.store.measure, int(number)) if number else None
         if measure is None and (text := user_text(tracker)):
@@ -265,7 +299,10 @@ class ActionDescribeMeasure(PolicyAction):
             text += "\n本条面向各类“创新主体”，没有点名特定对象，申报主体按三（一）的规定。"
         say(dispatcher, text, citations=[(measure.citation, measure.text, measure.section_id)],
             buttons=steps("eligibility", "materials"))
-        return [SlotSet("measure", str(measure.number)), SlotSet("fund", measure.fund_code)]
+        from actions.compound import answer_the_rest
+
+        events = await answer_the_rest(self, dispatcher, tracker, domain, "measure")  # "第4条是啥 补多少"
+        return [SlotSet("measure", str(measure.number)), SlotSet("fund", measure.fund_code), *events]
 
 
 class ActionAnswerCapabilities(PolicyAction):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -10,10 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answers import steps
-from actions.base import PolicyAction
+from actions.base import PolicyAction, user_text
 from actions.policy_search import previous_bot_action
 from actions.eligibility import SUBJECT_NAMES, profile_of
 
+#: words that ask for a person, not for a phone number or an office
+ASKS_FOR_PERSON = re.compile(r"人工|客服|真人|工作人员|找个人|找人|转接|接线")
 REGISTRATION_NAMES = {"zgc": "中关村示范区", "beijing_other": "北京其他区", "outside": "北京以外"}
 HIGHTECH_NAMES = {"national": "国家高新技术企业", "zgc": "中关村高新技术企业", "none": "非高新技术企业"}
 
@@ -58,6 +61,14 @@ class ActionRequestHandoff(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
+        text = user_text(tracker)
+        if text and not ASKS_FOR_PERSON.search(text):
+            doc = await self.call(self.store.document)
+            topic = doc.unstated_topic(text)
+            if topic and topic["code"] == "contact":  # "有没有咨询电话 主管处室是哪个": a question, not a request
+                from actions.unstated import answer_unstated
+
+                return await answer_unstated(self, dispatcher, tracker, topic)
         summary = handoff_summary(tracker)
         if summary["suggested_fund"]:
             fund = await self.call(self.store.fund, summary["suggested_fund"])
@@ -79,6 +90,14 @@ class ActionWelcomeBack(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
+        text = user_text(tracker)
+        if text and not ASKS_FOR_PERSON.search(text):
+            doc = await self.call(self.store.document)
+            topic = doc.unstated_topic(text)
+            if topic and topic["code"] == "contact":  # "有没有咨询电话 主管处室是哪个": a question, not a request
+                from actions.unstated import answer_unstated
+
+                return await answer_unstated(self, dispatcher, tracker, topic)
         summary = handoff_summary(tracker)
         p = summary["profile"]
         known = [f"{label}：{value}" for label, value in (("主体", p["subject_type"]), ("注册地", p["registration"]),

@@ -53,6 +53,8 @@ APPLYING_AFTER = re.compile(r"^(?:资质|证书|认定)?(?:的)?(?:材料)?(?:�
 LAPSED_BEFORE = re.compile(r"(?:之前|以前|原来|曾经|过去)(?:是|有|拿过|有过)?$")
 #: a certificate asked about as a requirement: "需要是国高吗", "必须有高企吗"
 REQUIREMENT_BEFORE = re.compile(r"(?:需要|要求|必须|一定要|得|非得)(?:是|有|具备|先有)?$")
+#: a certificate named in a question about certificates: "国高跟中关村高新是不是都认", "国高和中关村高新有区别吗"
+CERTIFICATE_QUESTION_AFTER = re.compile(r"^.{0,12}(?:是不是都|都认|都算|都行|都可以|认不认|哪个都|有(?:啥|什么)?区别|区别(?:大|是)?)")
 #: words for "an enterprise" that say nothing more (a kind that needs asking beats them)
 GENERIC_SUBJECT = {"公司", "企业", "有限公司", "单位"}
 #: a kind that needs asking, in a self-description: "我们是做园区运营的", "大学科技园的运营公司"
@@ -119,14 +121,17 @@ def _registration(text: str, found: list[Mention]) -> str | None:
 
 
 #: no certificate of any kind: "没有任何资质", "啥资质都没有"
-NO_CERTIFICATE = re.compile(r"(?:没有|没|无|还没有)(?:任何|什么|啥)?(?:资质|认定|证书)|(?:啥|什么|任何)(?:资质|认定|证书)(?:都|也)(?:没有|没)")
+NO_CERTIFICATE = re.compile(r"(?:没有|没|无|还没有)(?:任何|什么|啥)?(?:资质|认定|证书)|(?:啥|什么|任何)(?:资质|认定|证书)(?:都|也)(?:没有|没)"
+                            # a certificate that lapsed: "证书去年就过期了 一直没续" (the only one the check asks about)
+                            r"|(?:证书|资质|认定)(?:已经|早就|去年|前年|今年|上个月)?(?:就|都|也)?(?:已经)?"
+                            r"(?:过期|到期|失效|被取消|取消了|没续|没有续)(?!.{0,12}(?:续没续|续上没|不清楚|不确定|不知道|说不好|不好说))")
 
 
 def _hightech(text: str, found: list[Mention]) -> str | None:
     codes = [] if found or not NO_CERTIFICATE.search(text) else ["none"]
     for m in found:
         before = text[max(0, m.start - 8):m.start]
-        if REQUIREMENT_BEFORE.search(before):
+        if REQUIREMENT_BEFORE.search(before) or CERTIFICATE_QUESTION_AFTER.search(text[m.end:m.end + 16]):
             continue  # asked about, not stated
         applying = (APPLYING_BEFORE.search(before) or APPLYING_AFTER.search(text[m.end:m.end + 14])
                     or LAPSED_BEFORE.search(before))

@@ -21,6 +21,7 @@ async def answer_unstated(action: PolicyAction, dispatcher: CollectingDispatcher
     code = action.current(tracker, "fund")
     fund = await action.call(action.store.fund, code) if code else None
     where = f"《{fund.name}》" if fund else "对应的支持资金管理办法"
+    extra: tuple[str, str, str, str] | None = None
     if topic:
         what = topic["topic"]
         citation = await action.call(action.store.section_citation, topic["section_id"])
@@ -36,11 +37,21 @@ async def answer_unstated(action: PolicyAction, dispatcher: CollectingDispatcher
             nearest = f"相关的是{name}：「{shorten(best.text, 120)}」，其中没有写金额、时间或材料。"
             topic = {**topic, "section_id": best.section_id, "quote": best.text}
             citation = best.citation
+        elif hits and covered(hits[0].score) and hits[0].section_id.count("/") == 3 \
+                and topic["code"] not in ("end_date", "parks"):
+            # "要评上标杆型孵化器 打分细则文件里有吗": the measure it is about, beside the nearest clause
+            measure = await action.call(action.store.measure, hits[0].title)
+            if measure:
+                extra = (f"第{measure.number}条“{measure.title}”", measure.text, measure.section_id,
+                         measure.citation)
         if topic["code"] == "end_date":
             nearest = f"文件只写明：「{topic['quote']}」，没有规定有效期或截止日期。"
         elif topic["code"] == "parks":
             nearest = f"文件只写明：「{topic['quote']}」，没有列出示范区包括哪些园区或具体地址范围。"
         cites = [(citation, topic["quote"], topic["section_id"])]
+        if extra:
+            nearest += f"您问的事项属{extra[0]}，该条也没有写这些细节。"
+            cites.append((extra[3], extra[1], extra[2]))
     else:
         what = "、".join(doc.silent_on) or "支持金额和申报时间"
         nearest, cites = "", []

@@ -35,7 +35,7 @@ EVAL_DIR = ROOT / "tests" / "evaluation"
 # What the reply says, recognised by meaning-bearing words (one place, used for every case).
 NOT_COVERED = re.compile(r"没有涉及|不涉及|未涉及|超出了?我的.{0,4}范围|没有找到能直接回答|不能替其他政策作答|不在我(的|能).{0,4}范围")
 UNSTATED = re.compile(r"(没有|未|并未|没)(具体)?(规定|写明|明确|说明|列出|写|提到|给出|设定|列明)")
-FALLBACK = re.compile(r"我没太明白|我不太确定您的意思|还是没能帮到您")
+FALLBACK = re.compile(r"我没太明白|我不太确定您的意思|还是没能帮到您|处理这个问题时出错了")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 VERDICTS = {"eligible": "eligible", "not_eligible": "not_eligible", "reference": "reference", "unknown": "conditional",
             "conditional": "conditional"}

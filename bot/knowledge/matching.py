@@ -135,8 +135,13 @@ def match_need(text: str, measures_list: list[MeasureInfo], topics: dict[str, tu
     chosen = [measures[sid] for sid in ranked
               if measures[sid].fund_code == fund.code and (reasons[sid] or score[sid] >= 0.5 * score[ranked[0]])]
     chosen.sort(key=lambda x: x.number)
-    return NeedMatch(fund=fund, measures=chosen, reasons={x.number: reasons[x.section_id] for x in chosen},
-                     search_score=hits[0].score if hits else 0.0)
+    # a measure of another fund whose own keyword the user typed is named too (a keyword of three characters or
+    # more: 公共服务设施, 互联网+; not a generic 活动)
+    others = sorted((measures[sid] for sid in ranked if measures[sid].fund_code != fund.code
+                     and any(len(w) >= 3 for w in owns[sid])), key=lambda x: x.number)
+    return NeedMatch(fund=fund, measures=chosen,
+                     reasons={x.number: reasons[x.section_id] for x in [*chosen, *others]},
+                     search_score=hits[0].score if hits else 0.0, others=others)
 
 
 # --- documents a message names ----------------------------------------------------------------------

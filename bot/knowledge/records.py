@@ -49,9 +49,12 @@ class DocumentInfo:
     def unstated_topic(self, text: str) -> dict[str, Any] | None:
         """The thing the document does not state that a question asks about (longest cue wins), or None."""
         best: tuple[int, dict[str, Any]] | None = None
+        lowered = text.lower()
+        plain = lowered.replace("的", "")  # "示范区的范围" says what the cue 示范区范围 says
         for item in self.unstated:
             for cue in item.get("cues") or []:
-                if cue and cue.lower() in text.lower() and (best is None or len(cue) > best[0]):
+                cue = cue.lower()
+                if cue and (cue in lowered or cue.replace("的", "") in plain) and (best is None or len(cue) > best[0]):
                     best = (len(cue), item)
         return best[1] if best else None
 
@@ -90,6 +93,8 @@ class NeedMatch:
     measures: list[MeasureInfo]
     reasons: dict[int, list[str]]  # measure number → the user's words that point to it
     search_score: float = 0.0  # the index's score of the document's best measure passage (bot.knowledge.relevance)
+    #: measures of other funds that the user's own words name ("公共服务设施" beside a 互联网+ platform)
+    others: list[MeasureInfo] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ to ``sounds.txt`` beside this module — one line per reading, toneless, with th
 confuses merged (z/zh, j/q/x, n/l, an/ang …), then every character of the CJK Unified Ideographs block that has it —
 and read at run time (about 2 MB). ``tests/knowledge/test_sounds.py`` checks the table against pypinyin.
 
-Regenerate after a pypinyin upgrade or a change to the merging rules: ``python -m bot.knowledge.sounds``.
+``common_chars.txt`` lists the characters common as a word of their own (jieba's dictionary), so a repair does not
+turn "要交企业所得税" into "要小企业所得税": 交 is a word, and 企业 a known one.
+
+Regenerate after a pypinyin or jieba upgrade or a change to the merging rules: ``python -m bot.knowledge.sounds``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 
 TABLE = Path(__file__).with_name("sounds.txt")
+#: characters common as a word of their own (jieba's dictionary, frequency ≥ COMMON_FREQUENCY): "交" in 要交企业所得税
+COMMON = Path(__file__).with_name("common_chars.txt")
+COMMON_FREQUENCY = 1000
 BLOCK = range(0x4E00, 0xA000)  # CJK Unified Ideographs: the characters pinyin input produces
 
 #: initials and finals pinyin input confuses (z/zh, j/q/x, n/l, an/ang …): 劵 juan ~ 券 quan
@@ -46,6 +52,24 @@ def build_table() -> str:
     return "".join(f"{reading}\t{''.join(chars)}\n" for reading, chars in sorted(groups.items()))
 
 
+def build_common() -> str:
+    """The common single-character words, from jieba's dictionary (a build-time read of its dict.txt)."""
+    import jieba
+
+    path = Path(jieba.__file__).with_name("dict.txt")
+    chars = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, freq, *_ = line.split()
+        if len(word) == 1 and ord(word) in BLOCK and int(freq) >= COMMON_FREQUENCY:
+            chars.append(word)
+    return "".join(sorted(set(chars))) + "\n"
+
+
+@lru_cache(maxsize=1)
+def common_chars() -> frozenset[str]:
+    return frozenset(COMMON.read_text(encoding="utf-8").strip())
+
+
 @lru_cache(maxsize=1)
 def readings() -> dict[str, tuple[str, ...]]:
     """Each character's merged readings, from the table (loaded on first use, once per process)."""
@@ -66,4 +90,6 @@ def sound_alike(a: str, b: str) -> bool:
 
 if __name__ == "__main__":
     TABLE.write_text(build_table(), encoding="utf-8")
-    print(f"wrote {TABLE} ({len(readings.__wrapped__())} characters)")
+    COMMON.write_text(build_common(), encoding="utf-8")
+    print(f"wrote {TABLE} ({len(readings.__wrapped__())} characters) and {COMMON} "
+          f"({len(common_chars.__wrapped__())} common characters)")

@@ -168,7 +168,8 @@ class Vocabulary:
         negs = "|".join(re.escape(n) for n in self.negations)
         before = f"(?:暂时|目前|还)?(?:{negs})(?:认定|评上|拿到|通过|获得|取得|申请到|属于|是)?(?:的)?(?:{terms})"
         # "高企和中关村高新都没有": every certificate named, then denied
-        both = f"(?:{terms})(?:资质)?(?:和|、|跟|与|或|还是)(?:{terms})(?:资质)?(?:都|也|全)(?:还)?(?:没有|没|不是|没评上)"
+        # ("国高中关村高新都没有": the two named without a word between them)
+        both = f"(?:{terms})(?:资质)?(?:和|、|跟|与|或|还是|，|,|\\s)?(?:{terms})(?:资质)?(?:都|也|全)(?:还)?(?:没有|没|不是|没评上)"
         before = f"{both}|{before}"
         if not self.pending:
             return before
@@ -209,6 +210,12 @@ class Vocabulary:
     def best(self, text: str, entity: str) -> str | None:
         """The one code a message gives for an entity (see :data:`WEAK_VALUES`)."""
         return preferred(entity, [m.value for m in self.find(text, entity)])
+
+    def without(self, text: str, entity: str) -> str:
+        """The text with every mention of an entity blanked out ("文号多少 孵化器能申请不" → " 多少 孵化器能申请不")."""
+        for m in sorted(self.find(text, entity), key=lambda m: -m.start):
+            text = text[:m.start] + " " + text[m.end:]
+        return text
 
     def find(self, text: str, entity: str) -> list[Match]:
         """Every mention of an entity in a text, with its code."""

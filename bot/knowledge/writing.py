@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from bot.knowledge.sounds import sound_alike
+from bot.knowledge.sounds import common_chars, sound_alike
 
 _LATIN = re.compile(r"[A-Za-z]")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -63,7 +63,9 @@ class TypoRepair:
     """
 
     def __init__(self, terms: Iterable[str]) -> None:
-        self.terms = {t for t in terms if len(t) >= 3 and _CJK_RUN.fullmatch(t)}
+        words = {t for t in terms if _CJK_RUN.fullmatch(t)}
+        self.words = words  # every known word, two characters too (企业, 公司)
+        self.terms = {t for t in words if len(t) >= 3}
         self._masked: dict[str, list[tuple[str, int]]] = {}
         for term in self.terms:
             for i in range(len(term)):
@@ -90,10 +92,18 @@ class TypoRepair:
     def _fix(self, chars: list[str], start: int, window: str) -> int:
         for j, typed in enumerate(window):
             for term, k in self._masked.get(window[:j] + "?" + window[j + 1:], []):
-                if k == j and sound_alike(typed, term[k]):
+                if k == j and sound_alike(typed, term[k]) and not self._reads_as_written(window, j):
                     chars[start + j] = term[k]
                     return len(term)
         return 0
+
+
+    def _reads_as_written(self, window: str, j: int) -> bool:
+        """The typed window reads well as it is: a common one-character word at its edge beside a known word
+        ("交" + "企业" in 要交企业所得税), not a slip for 小企业. A rare character there (创新劵) is still a slip."""
+        if j not in (0, len(window) - 1) or window[j] not in common_chars():
+            return False
+        return (window[1:] if j == 0 else window[:-1]) in self.words
 
 
 def normalize(text: str, glossary: dict[str, str] | None = None, typos: TypoRepair | None = None) -> str:

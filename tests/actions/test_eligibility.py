@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.eligibility import (ActionAskRegistration, ActionCheckEligibility, ActionRouteEligibility,
+from actions.eligibility import (ActionAskRegistration, ActionAskSubjectType, ActionCheckEligibility, ActionRouteEligibility,
                                  ValidateEligibilityForm, profile_of)
 
 from .conftest import customs, slot_events, texts
@@ -210,13 +210,29 @@ async def test_facts_stated_about_ones_own_organisation_get_the_verdict(store, v
 async def test_a_question_answered_by_its_own_action_inside_the_check_is_not_answered_twice(store, vocabulary,
                                                                                            dispatcher, make_tracker):
     text = "插一句 这个政策有效期到什么时候"
-    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text},
+    events = [{"event": "slot", "name": "requested_slot", "value": "registration"},
+              {"event": "bot", "text": "贵单位注册在中关村示范区范围内吗？"},
+              {"event": "action", "name": "action_listen"}, {"event": "user", "text": text},
               {"event": "bot", "text": "本措施自印发之日起施行……"}]
     tracker = make_tracker(text, "ask_doc_fact", slots={"requested_slot": "registration"}, events=events,
                            active_loop="eligibility_form")
     await ActionAskRegistration(store, vocabulary).run(dispatcher, tracker, {})
     reply = texts(dispatcher)
     assert reply.startswith("回到刚才的问题") and "注册在中关村示范区范围内吗" in reply and "没有直接对应" not in reply
+
+
+async def test_a_first_question_after_an_explanation_is_not_called_a_return(store, vocabulary, dispatcher,
+                                                                            make_tracker):
+    """"我们是外资研发中心…": the options were explained this turn and the check asks for the first time."""
+    text = "我们是外资研发中心，注册在亦庄，能享受第17条吗"
+    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text},
+              {"event": "bot", "text": "“外资研发中心”要看以什么类别申报（企业、科研机构）……"},
+              {"event": "slot", "name": "requested_slot", "value": "subject_type"}]
+    tracker = make_tracker(text, "check_eligibility", slots={"requested_slot": "subject_type"}, events=events,
+                           active_loop="eligibility_form")
+    await ActionAskSubjectType(store, vocabulary).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert "回到刚才的问题" not in reply and "哪一类" in reply, reply
 
 
 async def test_own_case_and_a_detail_the_document_leaves_open_are_both_answered(store, vocabulary, dispatcher,

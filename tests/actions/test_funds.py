@@ -110,3 +110,33 @@ async def test_a_document_fact_asked_beside_two_needs_is_answered_too(store, voc
     await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker(text, "ask_policy_question"), {})
     reply = texts(dispatcher)
     assert "第4条" in reply and "第7条" in reply and "印发日期" in reply, reply
+
+
+async def test_a_measure_of_another_fund_the_user_names_is_listed_too(store, vocabulary, dispatcher, make_tracker):
+    from actions.funds import ActionRecommendFund
+
+    tracker = make_tracker("园区想新建一批公共服务设施 顺带搭个互联网+创新创业服务平台 有支持吗", "describe_need")
+    await ActionRecommendFund(store, vocabulary).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert "第8条" in reply and "第15条" in reply, reply
+
+
+async def test_combining_named_measures_is_said_to_be_not_stated(store, vocabulary, dispatcher, make_tracker):
+    from actions.funds import ActionDescribeMeasure
+
+    tracker = make_tracker("第8条和第10条能一块报吗 会不会算重复支持", "ask_measure")
+    await ActionDescribeMeasure(store, vocabulary).run(dispatcher, tracker, {})
+    assert "没有写明能否同时申请" in texts(dispatcher), texts(dispatcher)
+
+
+async def test_own_facts_read_as_off_topic_get_the_verdict(store, vocabulary, dispatcher, make_tracker):
+    from actions.facts import ActionAnswerOutOfScope
+    from actions.profile import resolve
+
+    text = "行 营业执照地址就在示范区里"
+    events = [{"event": "slot", "name": "hightech", "value": "national"},
+              {"event": "action", "name": "action_listen"}, {"event": "user", "text": text}]
+    slots = {"hightech": "national", **{k: v for k, v in resolve(vocabulary, text, []).items() if v}}
+    tracker = make_tracker(text, "out_of_scope", slots=slots, events=events)
+    out = await ActionAnswerOutOfScope(store, vocabulary).run(dispatcher, tracker, {})
+    assert slot_events(out)["eligibility_verdict"]["outcome"] == "eligible"

@@ -217,3 +217,73 @@ async def test_the_meeting_that_adopted_the_measures_is_cited_from_the_notice(st
                                                                               "ask_doc_fact"), {})
     reply = texts(dispatcher)
     assert "2022年第6次行政办公会审议通过" in reply and "印发通知（文头）" in reply, reply
+
+
+async def test_a_fact_and_a_kind_of_applicant_asked_together_are_both_answered(store, vocabulary, dispatcher,
+                                                                              make_tracker):
+    tracker = make_tracker("文号是多少？另外孵化器能申请不", "ask_doc_fact", entities=[ent("fact", "doc_number")])
+    await ActionAnswerDocFact(store, vocabulary).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert "京科发〔2022〕4号" in reply and "三（一）" in reply and "孵化器" in reply and "第9条" in reply, reply
+
+
+async def test_a_fact_and_a_detail_the_document_leaves_open_are_both_answered(store, vocabulary, dispatcher,
+                                                                             make_tracker):
+    tracker = make_tracker("这个政策哪天开始执行的，由谁负责解释", "ask_doc_fact")
+    await ActionAnswerDocFact(store, vocabulary).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert "自印发之日起施行" in reply and "没有写明" in reply and "由谁解释" in reply, reply
+    assert "截止日期。相关" not in reply  # the 施行 words are no deadline question
+
+
+async def test_a_question_for_a_phone_number_read_as_handoff_is_answered(store, vocabulary, dispatcher,
+                                                                        make_tracker):
+    tracker = make_tracker("有没有咨询电话 主管处室是哪个", "request_human")
+    await ActionRequestHandoff(store, vocabulary).run(dispatcher, tracker, {})
+    assert "没有写明咨询电话" in texts(dispatcher) and not customs(dispatcher, "handoff")
+
+
+async def test_a_request_for_a_person_is_still_a_handoff(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("转人工 我要问咨询电话", "request_human")
+    await ActionRequestHandoff(store, vocabulary).run(dispatcher, tracker, {})
+    assert customs(dispatcher, "handoff")
+
+
+async def test_tax_on_the_support_is_a_detail_the_document_leaves_open(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("财政补助到账了要交企业所得税吗", "ask_other_policy")
+    await ActionAnswerOtherPolicy(store, vocabulary).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert "没有写明" in reply and "不能替其他政策作答" not in reply, reply
+
+
+async def test_another_policys_rewards_stay_another_policy(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("专精特新企业每年能拿多少奖励", "ask_other_policy")
+    await ActionAnswerOtherPolicy(store, vocabulary).run(dispatcher, tracker, {})
+    assert "专精特新" in texts(dispatcher) and "没有涉及" in texts(dispatcher)
+
+
+async def test_a_validity_question_read_as_off_topic_is_answered(store, vocabulary, dispatcher, make_tracker):
+    from actions.facts import ActionAnswerOutOfScope
+
+    tracker = make_tracker("2023年以后还能报吗 还是只管2022年", "out_of_scope")
+    await ActionAnswerOutOfScope(store, vocabulary).run(dispatcher, tracker, {})
+    assert "自印发之日起施行" in texts(dispatcher)
+
+
+async def test_another_programme_read_as_off_topic_stays_off_topic(store, vocabulary, dispatcher, make_tracker):
+    from actions.facts import ActionAnswerOutOfScope
+
+    tracker = make_tracker("国家自然科学基金怎么申请", "out_of_scope")
+    await ActionAnswerOutOfScope(store, vocabulary).run(dispatcher, tracker, {})
+    assert "没有写明" not in texts(dispatcher)
+
+
+async def test_a_defect_in_an_action_still_gets_a_reply_and_keeps_the_question(store, vocabulary, dispatcher,
+                                                                              make_tracker):
+    class Broken(ActionSearchPolicy):
+        async def answer(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
+            raise IndexError("list index out of range")
+
+    tracker = make_tracker("公司成立不到两年 文件对成立年限有要求没", "ask_policy_question")
+    events = await Broken(store, vocabulary).run(dispatcher, tracker, {})
+    assert "出错了" in texts(dispatcher) and slot_events(events)["unanswered_question"]

@@ -32,6 +32,19 @@ from .conftest import slot_events
     ("我们是做园区运营的 公司注册在示范区", "subject_type", "ambiguous"),
     ("我们是大学科技园的运营公司", "subject_type", "ambiguous"),
     ("我们公司想了解大学科技园相关的支持", "subject_type", "enterprise"),
+    # certificates denied after they are named, without a word between them; not yet obtained; lapsed
+    ("就是个普通的私募基金管理公司 国高中关村高新都没有", "hightech", "none"),
+    ("高新没评过", "hightech", "none"),
+    ("我们是中关村软件园的公司 高新认定还在走流程 能报吗", "hightech", "none"),
+    ("哎不对 刚看了证书去年就过期了 一直没续", "hightech", "none"),
+    ("证书去年到期了 续没续上我不清楚", "hightech", None),  # not known: the check asks, or ends conditional
+    # certificates named in a question about certificates are not held
+    ("插个话 国高跟中关村高新是不是都认", "hightech", None),
+    # places outside the mainland's provinces list
+    ("我们公司在台北登记设立 能不能申请", "registration", "outside"),
+    # kinds 三（一） does not settle by name are asked about
+    ("我们是众创空间 在海淀 能申请吗", "subject_type", "ambiguous"),
+    ("我们是外资研发中心 注册在亦庄", "subject_type", "ambiguous"),
 ])
 def test_the_mention_the_message_means(vocabulary, text, slot, code):
     assert resolve(vocabulary, text, [])[slot] == code

@@ -113,3 +113,26 @@ def test_at_most_one_document_is_the_default(tmp_path: Path):
                     encoding="utf-8")
     with pytest.raises(CorpusError, match="more than one document is marked default: test-2024, zgc-2022"):
         load_corpus(corpus_dir)
+
+
+def test_a_measure_named_in_an_ambiguity_note_supports_that_kind():
+    """ambiguous_subjects notes say which measure supports the kind (孵化器 → 第9条): that measure must name it."""
+    import re
+
+    from bot.knowledge.parser import parse_file
+
+    data = yaml.safe_load((CORPUS_DIR / "lexicon.yml").read_text(encoding="utf-8"))
+    doc = parse_file("zgc-2022", CORPUS_DIR / "zgc-2022" / "source.txt")
+    measures: dict[str, str] = {}
+    stack = [doc.root]
+    while stack:
+        section = stack.pop()
+        stack.extend(section.children)
+        if section.level == 3:
+            measures[section.label] = section.title + section.text
+    stems = {"投资机构": "投资机构", "投资公司": "投资机构", "创投机构": "投资机构", "基金管理人": "投资机构",
+             "园区运营": "运营服务机构", "运营机构": "运营服务机构", "跨国公司研发中心": "外资研发中心",
+             "国际组织": "国际科技组织", "加速器": "创业服务机构", "众创空间": "孵化器"}
+    for key, entry in data["ambiguous_subjects"].items():
+        for number in re.findall(r"第(\d+)条", entry["note"]):
+            assert stems.get(key, key) in measures[number], (key, number)

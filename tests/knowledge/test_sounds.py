@@ -18,3 +18,9 @@ def test_characters_that_pinyin_input_confuses_sound_alike():
     assert sound_alike("劵", "券")  # juan ~ quan
     assert not sound_alike("的", "市")
     assert not sound_alike("a", "关")  # not in the table: sounds like nothing
+
+
+def test_the_committed_common_characters_are_jiebas():
+    from bot.knowledge.sounds import COMMON, build_common
+
+    assert COMMON.read_text(encoding="utf-8") == build_common(), "run: python -m bot.knowledge.sounds"

@@ -51,6 +51,7 @@ def test_our_index_beats_plain_bm25_on_held_out_paraphrases(store, corpus):
     ("专精特兴企业有支持吗", "专精特新企业有支持吗"),
     ("北京的公司能报吗", "北京的公司能报吗"),  # 的 does not sound like 市: no 北京市
     ("我们是国高 注册在示范区", "我们是国高 注册在示范区"),  # known terms stay
+    ("财政补助到账了要交企业所得税吗", "财政补助到账了要交企业所得税吗"),  # 交 + 企业 reads well: no 小企业
 ])
 def test_a_sound_alike_typo_of_a_known_term_is_repaired(typed, repaired):
     vocabulary = Vocabulary.from_corpus(CORPUS_DIR)
