@@ -48,14 +48,22 @@ async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher
         if topic and topic["code"] == "materials" and answered != "need":  # "…能报吗 要准备啥材料": the materials
             from actions.materials import ActionListMaterials
 
-            events += await ActionListMaterials(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
+            events += await ActionListMaterials(action._store, action._vocabulary).answer_list(dispatcher, tracker,
+                                                                                                domain)
         elif topic and topic["code"] not in COVERED.get(answered, set()):
             from actions.unstated import answer_unstated
 
             events += await answer_unstated(action, dispatcher, tracker, topic)
     if answered == "need":
-        from actions.eligibility import failing_note
+        from actions.eligibility import FIRST_PERSON, ActionRouteEligibility, asks_kind_rule, failing_note
 
         if note := await failing_note(action, tracker):
             dispatcher.utter_message(text=note[0], buttons=steps("human"))
+        elif asks_kind_rule(action.vocabulary, text) and not FIRST_PERSON.search(text):
+            # "知识产权有啥支持 另外事业单位能报不": the rule for that kind too
+            from actions.eligibility import message_profile
+
+            router = ActionRouteEligibility(action._store, action._vocabulary)
+            facts = message_profile(action.vocabulary, tracker, text)
+            events += await router.general_answer(dispatcher, text, facts, action.vocabulary.kinds_in(text))
     return events

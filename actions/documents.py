@@ -36,7 +36,7 @@ QUESTION_ACTIONS = frozenset({
     "action_search_policy", "action_fallback", "action_answer_out_of_scope", "action_answer_other_policy",
     "action_answer_doc_fact", "action_answer_unstated", "action_list_funds", "action_describe_fund",
     "action_describe_measure", "action_recommend_fund", "action_answer_capabilities", "action_route_eligibility",
-    "action_handle_profile_facts", "action_list_materials", "action_check_eligibility",
+    "action_handle_profile_facts", "action_list_materials", "action_check_eligibility", "action_acknowledge",
 })
 MATERIALS_ASK = re.compile(r"材料|资料|准备什么|准备啥|要交|提交什么")
 WHO_ASK = re.compile(r"谁能|谁可以|哪些单位|哪类|什么样的|支持对象|申报条件|申请条件|什么条件|资格|门槛|"

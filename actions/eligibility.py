@@ -140,6 +140,22 @@ def implied(profile: dict[str, str | None]) -> dict[str, str | None]:
     return out
 
 
+def asks_own_case(tracker: Tracker, vocabulary: Vocabulary) -> bool:
+    """The message asks whether the user's own organisation may apply, with a fact about it: "我们在昌平 是中关村
+    高新 想做概念验证 能报吗 给多少钱", "我们是协会 在示范区 能报吗 要啥材料"."""
+    from actions.funds import WANTS_TO_APPLY
+
+    text = user_text(tracker)
+    if not text or not FIRST_PERSON.search(text) or not (ELIGIBILITY_ASK.search(text) or WANTS_TO_APPLY.search(text)):
+        return False
+    return any(message_facts(tracker, vocabulary).values())
+
+
+def asks_kind_rule(vocabulary: Vocabulary, text: str) -> bool:
+    """The message asks whether a kind of applicant may apply: "事业单位能报不", "民非能报吗"."""
+    return bool(ELIGIBILITY_ASK.search(text)) and bool(vocabulary.kinds_in(text) or vocabulary.best(text, "subject_type"))
+
+
 def states_own_facts(tracker: Tracker, vocabulary: Vocabulary) -> bool:
     """The latest message states a fact about the user's own organisation, whatever the NLU read: a correction after
     the verdict, a registration stated with its cue ("行 营业执照地址就在示范区里"), facts in the first person, or a

@@ -131,6 +131,11 @@ class ActionAnswerUnstated(PolicyAction):
                      domain: DomainDict) -> list[EventType]:
         doc = await self.call(self.store.document)
         text = user_text(tracker)
+        from actions.eligibility import ActionRouteEligibility, asks_own_case
+
+        if asks_own_case(tracker, self.vocabulary):
+            # "我们在昌平 是中关村高新 想做概念验证 能报吗 给多少钱": the verdict and the need lead, the detail follows
+            return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         if text and not doc.unstated_topic(text):  # read as "unstated", but no detail named: maybe it asks more
             from actions.funds import reroute
 

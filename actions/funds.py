@@ -195,7 +195,7 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
     if action.latest(tracker, "fact"):
         from actions.facts import ActionAnswerDocFact
 
-        return await ActionAnswerDocFact(action._store, action._vocabulary).answer_fact(dispatcher, tracker, domain)
+        return await ActionAnswerDocFact(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
     if doc.unstated_topic(text):
         from actions.unstated import answer_unstated
 
@@ -276,6 +276,10 @@ class ActionDescribeMeasure(PolicyAction):
             from actions.unstated import answer_unstated
 
             return await answer_unstated(self, dispatcher, tracker, topic)
+        named = sorted(self.vocabulary.find(text, "measure"), key=lambda m: m.start) if text else []
+        numbers = list(dict.fromkeys(m.value for m in named))
+        if len(numbers) >= 2:  # "第5条和第6条分别属于哪个资金"
+            return await self.several(dispatcher, tracker, domain, numbers)
         number = self.latest(tracker, "measure")
         measure = await self.call(self.store.measure, int(number)) if number else None
         if measure is None and (text := user_text(tracker)):
@@ -303,6 +307,21 @@ class ActionDescribeMeasure(PolicyAction):
 
         events = await answer_the_rest(self, dispatcher, tracker, domain, "measure")  # "第4条是啥 补多少"
         return [SlotSet("measure", str(measure.number)), SlotSet("fund", measure.fund_code), *events]
+
+
+    async def several(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                      numbers: list[str]) -> list[EventType]:
+        """Several measures named in one question: each with its fund and a short quote."""
+        found = [m for n in numbers if n.isdigit() and (m := await self.call(self.store.measure, int(n)))]
+        if not found:
+            return []
+        lines = [f"· 第{m.number}条 {m.title}（属{m.fund_name}资金）：「{shorten(m.text, 80)}」" for m in found]
+        say(dispatcher, "\n".join(lines), citations=[(m.citation, m.text, m.section_id) for m in found],
+            buttons=[*(measure_button(m) for m in found[:3]), *steps("eligibility")])
+        from actions.compound import answer_the_rest
+
+        events = await answer_the_rest(self, dispatcher, tracker, domain, "measure")
+        return [SlotSet("measure", str(found[-1].number)), SlotSet("fund", found[-1].fund_code), *events]
 
 
 class ActionAnswerCapabilities(PolicyAction):

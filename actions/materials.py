@@ -47,6 +47,18 @@ class ActionListMaterials(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
+        """"我们是协会 在示范区 能报吗 要啥材料", "民非能报吗？要不要高新资质": who may apply leads, and its action
+        lists the materials beside it (actions/compound.py)."""
+        text = user_text(tracker)
+        from actions.eligibility import ActionRouteEligibility, asks_kind_rule, asks_own_case
+
+        if text and (asks_own_case(tracker, self.vocabulary) or asks_kind_rule(self.vocabulary, text)):
+            return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        return await self.answer_list(dispatcher, tracker, domain)
+
+    async def answer_list(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> list[EventType]:
+        """The materials for the fund or measure in question (or which fund to list them for)."""
         number = self.latest(tracker, "measure")
         fund_code = self.latest(tracker, "fund")
         measure = await self.call(self.store.measure, int(number)) if number else None

@@ -69,7 +69,7 @@ class ActionSearchPolicy(PolicyAction):
         if question and self.latest(tracker, "fact"):
             from actions.facts import ActionAnswerDocFact
 
-            return await ActionAnswerDocFact(self._store, self._vocabulary).answer_fact(dispatcher, tracker, domain)
+            return await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         if question and doc.unstated_topic(question):
             return await answer_unstated(self, dispatcher, tracker)
         hits = await self.call(self.store.search, question, 3) if question else []

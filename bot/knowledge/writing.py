@@ -50,8 +50,10 @@ def from_english(text: str, glossary: dict[str, str]) -> str:
     """Replace the glossary's English words and phrases (longest first, whole words) with their Chinese words."""
     out = text
     for phrase in sorted(glossary, key=len, reverse=True):
-        out = re.sub(rf"(?<![A-Za-z]){re.escape(phrase)}(?:e?s)?(?![A-Za-z])", glossary[phrase], out,
-                     flags=re.IGNORECASE)
+        # plurals too: incubators, businesses, companies
+        body = (re.escape(phrase[:-1]) + "(?:y|ies)" if phrase.endswith("y") and phrase[-2:-1] not in "aeiou"
+                else re.escape(phrase) + "(?:e?s)?")
+        out = re.sub(rf"(?<![A-Za-z]){body}(?![A-Za-z])", glossary[phrase], out, flags=re.IGNORECASE)
     return out
 
 

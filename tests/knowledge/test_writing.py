@@ -20,6 +20,8 @@ def test_english_is_recognised_and_read_through_the_glossary():
     assert is_english("Can a foreign company apply?") and not is_english("我们是VC能申请吗")
     assert "文号" in normalize("What is the document number?", glossary)
     assert "外资企业" in normalize("Can a foreign company apply?", glossary)
+    assert "外资企业" in normalize("Are foreign companies eligible?", glossary)  # plural of a word ending in y
+    assert "孵化器" in normalize("Do incubators get support?", glossary)
 
 
 def test_a_traditional_question_finds_the_same_passage(store):
