@@ -142,7 +142,7 @@ def user_text(tracker: Tracker) -> str:
 def _normalized(text: str) -> str:
     """One normalisation per message text (the actions read the message many times a turn)."""
     vocabulary = get_vocabulary()
-    return normalize(text, vocabulary.english, vocabulary.typos)
+    return normalize(text, vocabulary.english, vocabulary.typos, vocabulary.abbreviations)
 
 
 def noted_this_turn(tracker: Tracker) -> bool:

@@ -47,7 +47,8 @@ FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单�
                           r"我(?:的)?(?:公司|单位|企业|学校|机构|院|所|厂|协会|团队)")
 #: the message states facts about the asker's own organisation ("公司注册在示范区 高企还没有", "海淀上地的国高，做工业
 #: 软件的，能报不"), not about a kind of applicant in general ("没高企资质的民营企业能报么")
-STATES_OWN = re.compile(r"注册(?:地址|地)?(?:其实|实际上?)?(?:在|是|于|为)|营业执照|执照上|总部(?:在|是)|刚(?:递|交|拿|评|申请|注册|成立)|"
+STATES_OWN = re.compile(r"(?:注册|登记)(?:地址|地)?(?:其实|实际上?)?(?:在|是|于|为)|营业执照|执照上|总部(?:在|是)|"
+                        r"刚(?:递|交|拿|评|申请|注册|成立)|是在.{1,12}(?:注册|登记)的|"
                         r"今年|去年|已经|[，,。;；\s](?:做|搞|干)\S{1,10}的|^(?:做|搞|干)\S{1,10}的")
 #: "注册在北京其他区、不在示范区的单位能申请吗": facts in a clause describing the kind asked about
 RELATIVE_CLAUSE = re.compile(r"[^，,。；;！!？?\s]{0,20}的(?=[^，,。；;\s的]{1,8}(?:能|可以|可不可以|能不能|是否|算不算|有没有|有资格|符合))")
@@ -62,6 +63,7 @@ WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|�
 #: asks whether someone may apply
 ELIGIBILITY_ASK = re.compile(r"能(?:不能)?(?:申请|报|申报|参与|参加|享受)|可(?:以|不可以)?(?:申请|报|申报|参与)|有(?:没有)?资格|够格|"
                              r"(?:申请|申报|报)(?:一下)?.{0,2}(?:行不行|行吗|可以吗|可不可以|成不成|中不中)|有没有份|有份(?:吗|么|没)|"
+                             r"(?:当|作为|做)申报(?:主体|单位)|申报(?:主体|单位)(?:吗|么|资格)|"
                              r"符合(?:条件)?(?:吗|么|不)|算不算|属不属于|是不是支持对象|支持对象|有份|能拿|适用(?:吗|么|不)")
 #: a question whether a place counts as the 示范区 (not an answer to "where are you registered")
 PLACE_QUESTION = re.compile(r"算不算|算.{0,8}(?:吗|么)|是不是.{0,8}(?:示范区|范围)|属不属于|属于.{0,8}(?:示范区|范围).{0,3}(?:吗|么)|"
@@ -149,6 +151,15 @@ def asks_own_case(tracker: Tracker, vocabulary: Vocabulary) -> bool:
     if not text or not FIRST_PERSON.search(text) or not (ELIGIBILITY_ASK.search(text) or WANTS_TO_APPLY.search(text)):
         return False
     return any(message_facts(tracker, vocabulary).values())
+
+
+def describes_own_case(tracker: Tracker, vocabulary: Vocabulary) -> bool:
+    """The message describes the user's own organisation with two facts or more ("我们是示范区的国高 要申报的话得
+    准备啥材料"): the verdict they settle is given beside the answer."""
+    text = user_text(tracker)
+    if not text or not FIRST_PERSON.search(text):
+        return False
+    return sum(1 for v in message_facts(tracker, vocabulary).values() if v) >= 2
 
 
 def asks_kind_rule(vocabulary: Vocabulary, text: str) -> bool:
@@ -272,6 +283,9 @@ class ActionRouteEligibility(PolicyAction):
         if (which := kinds or own_kind(tracker, text)) and WHICH_MEASURES.search(text):
             kinds = which
             await self.measures_for_kinds(dispatcher, kinds)
+            if ELIGIBILITY_ASK.search(text) and (facts.get("registration") or facts.get("hightech")):
+                # "该看哪一条 还有注册在北京但不在示范区的孵化器能不能申请": the rule for those facts too
+                await self.general_answer(dispatcher, text, facts, [])
             return [FollowupAction("action_listen")]
         from actions.funds import WANTS_TO_APPLY, ActionRecommendFund
 

@@ -222,8 +222,8 @@ class ActionAnswerOutOfScope(PolicyAction):
                 and not self.vocabulary.off_topic_in(text):
             doc = await self.call(self.store.document)
             topic = doc.unstated_topic(text)
-            # "2023年以后还能报吗 还是只管2022年": how long the measures hold is about them, whatever else is said
-            if topic is not None and topic["code"] == "end_date":
+            # "2023年以后还能报吗 还是只管2022年": how long the measures hold, and whom to contact, are about them
+            if topic is not None and topic["code"] in ("end_date", "contact"):  # "受理部门的办公地址和邮箱能给一下吗"
                 return await answer_unstated(self, dispatcher, tracker, topic)
             hits = await self.call(self.store.search, text, 3) if in_domain else []
             # "公司成立不到两年 文件对成立年限有要求没": a detail of applying that this document leaves open — when

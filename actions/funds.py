@@ -39,7 +39,8 @@ class ActionRecommendFund(PolicyAction):
         if not need:
             dispatcher.utter_message(response="utter_ask_need")
             return []
-        from actions.eligibility import ELIGIBILITY_ASK, FIRST_PERSON, WHICH_MEASURES, ActionRouteEligibility
+        from actions.eligibility import (ELIGIBILITY_ASK, FIRST_PERSON, WHICH_MEASURES, ActionRouteEligibility,
+                                         states_own_facts)
         from actions.profile import message_facts
 
         if (kinds := self.vocabulary.kinds_in(need)) and WHICH_MEASURES.search(need) and not self._topics(need):
@@ -48,6 +49,9 @@ class ActionRecommendFund(PolicyAction):
         if await self.own_case_first(need, tracker):
             # "我们是外企在京设的研发中心 持国家高新证 注册地在示范区 想报": they describe themselves and ask to apply
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        if not self._topics(need) and states_own_facts(tracker, self.vocabulary):
+            # "等等 搞错了 是想以我们大学的名义报 大学也注册在示范区": facts about the user, no need named
+            return await ActionHandleProfileFacts(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         if await self.spans_funds(topics := self._topics(need)):
             events = await self.several_needs(dispatcher, need, topics)
         elif not topics and (WANTS_TO_APPLY.search(need) or ELIGIBILITY_ASK.search(need)) and (
@@ -60,12 +64,13 @@ class ActionRecommendFund(PolicyAction):
 
     async def own_case_first(self, need: str, tracker: Tracker) -> bool:
         """The message describes the user's own organisation (two facts or more) and asks to apply."""
-        from actions.eligibility import ELIGIBILITY_ASK, FIRST_PERSON
-        from actions.profile import message_facts
+        from actions.eligibility import ELIGIBILITY_ASK
 
-        if not FIRST_PERSON.search(need) or not (WANTS_TO_APPLY.search(need) or ELIGIBILITY_ASK.search(need)):
+        if not (WANTS_TO_APPLY.search(need) or ELIGIBILITY_ASK.search(need)):
             return False
-        return sum(1 for v in message_facts(tracker, self.vocabulary).values() if v) >= 2
+        from actions.eligibility import describes_own_case
+
+        return describes_own_case(tracker, self.vocabulary)
 
     async def also_asked(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, need: str,
                          topics: list[str]) -> list[EventType]:

@@ -50,9 +50,15 @@ class ActionListMaterials(PolicyAction):
         """"我们是协会 在示范区 能报吗 要啥材料", "民非能报吗？要不要高新资质": who may apply leads, and its action
         lists the materials beside it (actions/compound.py)."""
         text = user_text(tracker)
-        from actions.eligibility import ActionRouteEligibility, asks_kind_rule, asks_own_case
+        from actions.eligibility import (ActionRouteEligibility, asks_kind_rule, asks_own_case, corrects_verdict,
+                                         describes_own_case)
 
-        if text and (asks_own_case(tracker, self.vocabulary) or asks_kind_rule(self.vocabulary, text)):
+        if text and corrects_verdict(tracker, self.vocabulary):  # "证书三月份已经过期了 复审材料还没交"
+            from actions.funds import ActionHandleProfileFacts
+
+            return await ActionHandleProfileFacts(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        if text and (asks_own_case(tracker, self.vocabulary) or asks_kind_rule(self.vocabulary, text)
+                     or describes_own_case(tracker, self.vocabulary)):
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         return await self.answer_list(dispatcher, tracker, domain)
 

@@ -63,7 +63,8 @@ class ActionSearchPolicy(PolicyAction):
         from actions.funds import ActionRecommendFund
 
         recommender = ActionRecommendFund(self._store, self._vocabulary)
-        if question and await recommender.spans_funds(topics := recommender._topics(question)):
+        topics = recommender._topics(question) if question else []
+        if question and await recommender.spans_funds(topics):
             events = await recommender.several_needs(dispatcher, question, topics)  # and a fact asked beside them
             return [*events, *await recommender.also_asked(dispatcher, tracker, domain, question, topics)]
         if question and self.latest(tracker, "fact"):
@@ -78,6 +79,12 @@ class ActionSearchPolicy(PolicyAction):
                 text="文件里没有找到能直接回答这个问题的内容。您可以换个说法，或者转人工咨询。",
                 buttons=steps("funds", "human"))
             return [SlotSet("unanswered_question", question or None)]
+        if topics:
+            # "改成从科研院所买专利回来产业化": the need words name 第12条 while the words 专利 rank 第14条 first;
+            # the recommender weighs both signals
+            expected = {m.section_id for code in topics for m in await self.call(self.store.measures_for_topic, code)}
+            if expected and hits[0].section_id not in expected:
+                return await recommender.answer(dispatcher, tracker, domain)
         return await answer_from_index(self, dispatcher, tracker, hits)
 
 

@@ -32,10 +32,12 @@ PROFILE = ("subject_type", "registration", "hightech")
 AMBIGUOUS = "ambiguous"
 
 #: what introduces the place an organisation is registered in
-REGISTRATION_CUE = re.compile(r"注册(?:地址|地)?(?:其实|实际上?|现在|目前|都|也|还|就)?(?:是|在|于|为|落在|位于)?|"
+REGISTRATION_CUE = re.compile(r"(?:注册|登记)(?:地址|地)?(?:其实|实际上?|现在|目前|都|也|还|就)?(?:是|在|于|为|落在|位于)?|"
                               r"营业执照(?:上)?(?:的)?(?:注册)?(?:地址|地)?(?:是|在|写的是?|写着)?|工商(?:注册|登记)?(?:在|是)")
 #: after a place: the organisation is not registered there ("北京没有注册主体", "北京这边没注册")
-NOT_REGISTERED_AFTER = re.compile(r"^(?:这边|那边|本地|当地)?(?:并)?(?:没有|没|无|不)(?:注册|登记|主体|法人|公司|实体)")
+NOT_REGISTERED_AFTER = re.compile(r"^(?:这边|那边|本地|当地)?(?:并)?(?:没有|没|无|不)(?:注册|登记|主体|法人|公司|实体)"
+                                  # "中关村这边只是个办事处 没有独立法人"
+                                  r"|^(?:这边|那边)?(?:只是|只有|就是|只)(?:个|一个)?(?:办事处|代表处|研发团队|团队|项目组|分支)")
 #: before a place: "不在北京注册", "并非在示范区"
 NOT_REGISTERED_BEFORE = re.compile(r"(?:不在|没在|并非|不是在|没有在)$")
 #: a question about the 示范区 itself: a place named in it is not where the user is registered
@@ -54,7 +56,10 @@ LAPSED_BEFORE = re.compile(r"(?:之前|以前|原来|曾经|过去)(?:是|有|�
 #: a certificate asked about as a requirement: "需要是国高吗", "必须有高企吗"
 REQUIREMENT_BEFORE = re.compile(r"(?:需要|要求|必须|一定要|得|非得)(?:是|有|具备|先有)?$")
 #: a certificate named in a question about certificates: "国高跟中关村高新是不是都认", "国高和中关村高新有区别吗"
-CERTIFICATE_QUESTION_AFTER = re.compile(r"^.{0,12}(?:是不是都|都认|都算|都行|都可以|认不认|哪个都|有(?:啥|什么)?区别|区别(?:大|是)?)")
+CERTIFICATE_QUESTION_AFTER = re.compile(r"^.{0,12}(?:是不是都|都认|都算|都行|都可以|认不认|哪个都|有(?:啥|什么)?区别|区别(?:大|是)?|"
+                                        r"名单|名录|在哪查|怎么查|去哪查)")
+#: before a kind: not theirs ("不是以公司名义", "并非企业")
+NOT_THIS_KIND_BEFORE = re.compile(r"(?:不是以|不以|不是|并非|而非)$")
 #: words for "an enterprise" that say nothing more (a kind that needs asking beats them)
 GENERIC_SUBJECT = {"公司", "企业", "有限公司", "单位"}
 #: a kind that needs asking, in a self-description: "我们是做园区运营的", "大学科技园的运营公司"
@@ -98,9 +103,19 @@ ZONE_ASKED_BEFORE = re.compile(r"(?:算不算|是不是|属不属于|在不在|�
 ZONE_ASKED_AFTER = re.compile(r"^(?:内|里|范围内?)?(?:吗|么|嘛|不|没)")
 
 
+#: "到底算不算在示范区里 大兴不是有个…": the question word alone makes it a question
+ZONE_QUESTION_BEFORE = re.compile(r"(?:算不算|是不是|属不属于|在不在)(?:在)?$")
+#: the zone named after a denial: "不在中关村示范区范围内" (with a place in Beijing: elsewhere in Beijing)
+ZONE_DENIED_BEFORE = re.compile(r"(?:不在|没在|不属于|并非在|不是在)$")
+#: two registrations compared, not stated: "注册在示范区和注册在北京别的区 结果有什么不一样"
+COMPARISON = re.compile(r"不一样|区别|不同|差别|差异|有啥两样")
+
+
 def _asks_zone(text: str, m: Mention) -> bool:
     if m.surface.startswith("不在") and text[max(0, m.start - 1):m.start] == "在":
         return True  # "在不在示范区": the entity "不在示范区" inside a question
+    if m.code == "zgc" and ZONE_QUESTION_BEFORE.search(text[max(0, m.start - 4):m.start]):
+        return True
     return m.code == "zgc" and bool(ZONE_ASKED_BEFORE.search(text[max(0, m.start - 3):m.start])) \
         and bool(ZONE_ASKED_AFTER.search(text[m.end:m.end + 5]))
 
@@ -112,18 +127,28 @@ def _registration(text: str, found: list[Mention]) -> str | None:
             and not _asks_zone(text, m)]
     if PLACE_INQUIRY.search(text) and not REGISTRATION_CUE.search(text) and not STATES_PLACE.search(text):
         kept = []  # "示范区范围咋界定的 有名单么" asks about the zone
-    for cue in REGISTRATION_CUE.finditer(text):
+    cues = list(REGISTRATION_CUE.finditer(text))
+    if len({m.code for m in kept}) >= 2 and len(cues) >= 2 and COMPARISON.search(text):
+        return None  # two registrations compared: a question about the rule
+    denied = any(m.code == "zgc" and ZONE_DENIED_BEFORE.search(text[max(0, m.start - 4):m.start]) for m in found)
+    if denied and any(m.code == "beijing" for m in kept):
+        return "beijing_other"  # "登记地址在北京丰台 查过了不在中关村示范区范围里面"
+    for cue in cues:
         # the places named right after the cue: "注册在北京 但不在示范区范围内" → the more telling one
         after = [m for m in kept if 0 <= m.start - cue.end() <= 14]
         if after:
             return preferred("registration", [m.code for m in after])
+        # … or right before "注册" after 在: "总公司在苏州工业园区注册"
+        before = [m for m in kept if 0 <= cue.start() - m.end <= 6 and text[max(0, m.start - 1):m.start] == "在"]
+        if before:
+            return preferred("registration", [m.code for m in before])
     return preferred("registration", [m.code for m in kept])
 
 
 #: no certificate of any kind: "没有任何资质", "啥资质都没有"
 NO_CERTIFICATE = re.compile(r"(?:没有|没|无|还没有)(?:任何|什么|啥)?(?:资质|认定|证书)|(?:啥|什么|任何)(?:资质|认定|证书)(?:都|也)(?:没有|没)"
                             # a certificate that lapsed: "证书去年就过期了 一直没续" (the only one the check asks about)
-                            r"|(?:证书|资质|认定)(?:已经|早就|去年|前年|今年|上个月)?(?:就|都|也)?(?:已经)?"
+                            r"|(?:证书|资质|认定)(?:[^，,。；;\s]{0,5}?)(?:就|都|也)?(?:已经)?"
                             r"(?:过期|到期|失效|被取消|取消了|没续|没有续)(?!.{0,12}(?:续没续|续上没|不清楚|不确定|不知道|说不好|不好说))")
 
 
@@ -151,6 +176,9 @@ def _subject(vocabulary: Vocabulary, text: str, found: list[Mention]) -> str | N
             return 2
         return 1 if m.code == "enterprise" and m.surface in GENERIC_SUBJECT else 3
 
+    # "不是以公司名义" is no kind of theirs; "三十来个人" is a head count, not an individual applicant
+    found = [m for m in found if not NOT_THIS_KIND_BEFORE.search(text[max(0, m.start - 4):m.start])
+             and not (m.code == "other" and re.search(r"[0-9一二三四五六七八九十百千来几多两余]$", text[:m.start]))]
     best = max(found, key=rank, default=None)
     if (best is None or rank(best) == 1) and roles:
         return AMBIGUOUS

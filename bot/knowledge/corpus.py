@@ -81,9 +81,21 @@ def load_lexicon(corpus_dir: Path) -> Lexicon:
     return Lexicon(
         synonyms={str(k): [str(s) for s in v] for k, v in (data.get("synonyms") or {}).items()},
         terms=[str(t) for t in data.get("terms") or []],
-        topics={str(k): dict(v) for k, v in (data.get("topics") or {}).items()},
+        topics=_topics(data),
         applicant_kinds={str(k): dict(v) for k, v in (data.get("applicant_kinds") or {}).items()},
     )
+
+
+def _topics(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Need topics with every word for them: the document's words (``topics``) and the words users type, which the
+    NLU tags (``entities.topic``: 买专利, 核心技术人员, 公共服务设施) — one list of user words, used by both."""
+    user_words = (data.get("entities") or {}).get("topic") or {}
+    out: dict[str, dict[str, Any]] = {}
+    for code, topic in (data.get("topics") or {}).items():
+        keywords = [str(w) for w in topic.get("keywords") or []]
+        keywords += [str(w) for w in user_words.get(code) or [] if str(w) not in keywords]
+        out[str(code)] = {**dict(topic), "keywords": keywords}
+    return out
 
 
 def _yaml(path: Path) -> dict[str, Any]:

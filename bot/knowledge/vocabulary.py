@@ -56,8 +56,11 @@ class Vocabulary:
                  not_followed_by: dict[str, list[str]], other_policies: list[str] | None = None,
                  pending: list[str] | None = None, ambiguous_subjects: dict[str, dict[str, Any]] | None = None,
                  applicant_kinds: dict[str, dict[str, Any]] | None = None,
-                 english: dict[str, str] | None = None, off_topics: list[str] | None = None) -> None:
+                 english: dict[str, str] | None = None, off_topics: list[str] | None = None,
+                 abbreviations: dict[str, str] | None = None) -> None:
         self.entities = entities
+        #: pinyin initials users type inside Chinese (gxqy → 高新企业, zgc → 中关村)
+        self.abbreviations = {k.lower(): v for k, v in (abbreviations or {}).items()}
         #: matters outside enterprise support funds that share words with the document (房贷, 信用卡, 出口退税)
         self.off_topics = sorted(off_topics or [], key=len, reverse=True)
         #: kinds 三（一） does not settle by name → {options, note}, keyed by (part of) the user's word
@@ -91,7 +94,8 @@ class Vocabulary:
                    list(data.get("other_policies") or []), list(data.get("pending") or []),
                    dict(data.get("ambiguous_subjects") or {}), dict(data.get("applicant_kinds") or {}),
                    {str(k): str(v) for k, v in (data.get("english") or {}).items()},
-                   list(data.get("off_topics") or []))
+                   list(data.get("off_topics") or []),
+                   {str(k): str(v) for k, v in (data.get("abbreviations") or {}).items()})
 
     def learn(self, examples_dir: Path, skip: str = "entities.yml") -> int:
         """Add the entity spans annotated in the NLU training data (typos such as 国搞 included).
@@ -166,7 +170,9 @@ class Vocabulary:
     def negated_hightech_pattern(self) -> str:
         terms = "|".join(re.escape(w) for w, _ in self.surfaces("hightech"))
         negs = "|".join(re.escape(n) for n in self.negations)
-        before = f"(?:暂时|目前|还)?(?:{negs})(?:认定|评上|拿到|通过|获得|取得|申请到|属于|是)?(?:的)?(?:{terms})"
+        # "没有去评过高新", "还没拿过国高"
+        before = (f"(?:暂时|目前|还)?(?:{negs})(?:去|再)?(?:认定|评上|评|拿到|拿|通过|获得|取得|申请到|申请|办|属于|是)?"
+                  f"(?:过)?(?:的)?(?:{terms})")
         # "高企和中关村高新都没有": every certificate named, then denied
         # ("国高中关村高新都没有": the two named without a word between them)
         both = f"(?:{terms})(?:资质)?(?:和|、|跟|与|或|还是|，|,|\\s)?(?:{terms})(?:资质)?(?:都|也|全)(?:还)?(?:没有|没|不是|没评上)"

@@ -108,11 +108,23 @@ class TypoRepair:
         return (window[1:] if j == 0 else window[:-1]) in self.words
 
 
-def normalize(text: str, glossary: dict[str, str] | None = None, typos: TypoRepair | None = None) -> str:
-    """What the NLU, the actions and the index read: simplified Chinese, English terms in Chinese, typos repaired."""
+def expand_abbreviations(text: str, abbreviations: dict[str, str]) -> str:
+    """Pinyin initials users type inside Chinese ("我们是gxqy 注册地zgc"): whole Latin tokens only."""
+    if not abbreviations or not _LATIN.search(text):
+        return text
+    return re.sub(r"(?<![A-Za-z])[A-Za-z]{2,6}(?![A-Za-z])",
+                  lambda m: abbreviations.get(m.group(0).lower(), m.group(0)), text)
+
+
+def normalize(text: str, glossary: dict[str, str] | None = None, typos: TypoRepair | None = None,
+              abbreviations: dict[str, str] | None = None) -> str:
+    """What the NLU, the actions and the index read: simplified Chinese, English terms in Chinese, pinyin initials
+    spelled out, typos repaired."""
     text = to_simplified(text)
     if glossary and is_english(text):  # a question in English; not code-like text or a word mixed into Chinese
         text = from_english(text, glossary)
+    elif abbreviations:
+        text = expand_abbreviations(text, abbreviations)
     if typos is not None:
         text = typos.repair(text)
     return text

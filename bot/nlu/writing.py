@@ -23,8 +23,8 @@ from bot.knowledge.writing import TypoRepair, normalize
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class ChineseTextNormalizer(GraphComponent):
-    """Converts traditional characters (OpenCC t2s), the lexicon's English words and sound-alike typos of its terms
-    before tokenizing."""
+    """Converts traditional characters (OpenCC t2s), the lexicon's English words, pinyin initials (gxqy) and
+    sound-alike typos of its terms before tokenizing."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -33,6 +33,7 @@ class ChineseTextNormalizer(GraphComponent):
     def __init__(self, config: dict[str, Any]) -> None:
         self._config = config
         self._glossary: dict[str, str] | None = None
+        self._abbreviations: dict[str, str] | None = None
         self._typos: TypoRepair | None = None
 
     @classmethod
@@ -49,6 +50,15 @@ class ChineseTextNormalizer(GraphComponent):
         return self._glossary
 
     @property
+    def abbreviations(self) -> dict[str, str]:
+        if self._abbreviations is None:
+            path = Path(self._config["lexicon"])
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+            self._abbreviations = {str(k).lower(): str(v)
+                                   for k, v in ((data or {}).get("abbreviations") or {}).items()}
+        return self._abbreviations
+
+    @property
     def typos(self) -> TypoRepair:
         if self._typos is None:
             from bot.knowledge.vocabulary import Vocabulary
@@ -60,7 +70,7 @@ class ChineseTextNormalizer(GraphComponent):
     def _convert(self, message: Message) -> None:
         text = message.get(TEXT)
         if isinstance(text, str) and text and not text.startswith(("/", "／")):
-            converted = normalize(text, self.glossary, self.typos)
+            converted = normalize(text, self.glossary, self.typos, self.abbreviations)
             if converted != text:
                 message.set(TEXT, converted)
 
