@@ -59,9 +59,12 @@ class PolicyAction(Action, ABC):
         if is_english(original_text(tracker)) and not noted_this_turn(tracker):
             dispatcher.utter_message(text=ENGLISH_NOTE)
         try:
-            from actions.documents import answer_about_documents  # a repealed or a second document
+            from actions.documents import QUESTION_ACTIONS, answer_about_documents  # a repealed or a second document
 
             events = await answer_about_documents(self, dispatcher, tracker)
+            if events is None and self.name() in QUESTION_ACTIONS and (slot := dont_know_answer(tracker)):
+                # "对不上 你就当我们不确定吧" read as another intent while the check waits: the check's answer
+                return [SlotSet(slot, "unknown")]
             term = off_topic(self.vocabulary, user_text(tracker)) if self.checks_scope and events is None else None
             if events is None and term:
                 from actions.facts import ActionAnswerOtherPolicy, out_of_scope
@@ -103,6 +106,18 @@ class PolicyAction(Action, ABC):
             return value
         slot_value = tracker.get_slot(slot or entity)
         return self.vocabulary.code(entity, str(slot_value)) if slot_value else None
+
+
+def dont_know_answer(tracker: Tracker) -> str | None:
+    """The slot the eligibility check waits for, when the latest message only says the user does not know it."""
+    from actions.eligibility import _DONT_KNOW, _SKIP, QUESTION
+    from actions.policy_search import asked_slot
+
+    text = user_text(tracker)
+    slot = asked_slot(tracker)
+    if not slot or not text or len(text) > 30 or not (_DONT_KNOW.search(text) or _SKIP.search(text)):
+        return None
+    return slot if not QUESTION.search(_DONT_KNOW.sub("", text)) else None
 
 
 #: words that tie a message to this document whatever else it names ("专精特新企业能申请第1条吗")

@@ -35,7 +35,9 @@ async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher
     if not text:
         return []
     events: list[EventType] = []
-    if answered != "fact" and action.vocabulary.find(text, "fact"):
+    if answered == "unstated":
+        pass  # the detail is what was just answered
+    elif answered != "fact" and action.vocabulary.find(text, "fact"):
         from actions.facts import ActionAnswerDocFact
 
         events += await ActionAnswerDocFact(action._store, action._vocabulary).answer_fact(dispatcher, tracker, domain)
@@ -54,12 +56,13 @@ async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher
             from actions.unstated import answer_unstated
 
             events += await answer_unstated(action, dispatcher, tracker, topic)
-    if answered == "need":
-        from actions.eligibility import FIRST_PERSON, ActionRouteEligibility, asks_kind_rule, failing_note
+    from actions.eligibility import FIRST_PERSON, ActionRouteEligibility, asks_kind_rule, failing_note
 
-        if note := await failing_note(action, tracker):
-            dispatcher.utter_message(text=note[0], buttons=steps("human"))
-        elif asks_kind_rule(action.vocabulary, text) and not FIRST_PERSON.search(text):
+    note = await failing_note(action, tracker) if answered == "need" else None
+    if note:
+        dispatcher.utter_message(text=note[0], buttons=steps("human"))
+    elif answered in ("need", "unstated", "measure"):
+        if asks_kind_rule(action.vocabulary, text) and not FIRST_PERSON.search(text):
             # "知识产权有啥支持 另外事业单位能报不": the rule for that kind too
             from actions.eligibility import message_profile
 

@@ -40,7 +40,7 @@ VALID = {
 MAX_ATTEMPTS = 2
 
 #: "count it as unknown": the user will not find out now — take "unknown" at once
-_SKIP = re.compile(r"按不确定|算不确定|当不确定|先不确定|就写不确定|跳过|先这样算|不管了|先按.{0,4}算")
+_SKIP = re.compile(r"(?:按|算|当|写)(?:我们|我|成|作|做)?不确定|先不确定|跳过|先这样算|不管了|先按.{0,4}算|直接给(?:个)?结论")
 _DONT_KNOW = re.compile(r"不太?(确定|知道|清楚|了解)|没数|说不好|搞不清|不记得|不晓得|不懂|没概念|不好说|待确认")
 #: the user speaks of their own organisation (not of a kind of applicant in general)
 FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单位|我方|俺们|我是|我这|我家|"
@@ -48,7 +48,7 @@ FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单�
 #: the message states facts about the asker's own organisation ("公司注册在示范区 高企还没有", "海淀上地的国高，做工业
 #: 软件的，能报不"), not about a kind of applicant in general ("没高企资质的民营企业能报么")
 STATES_OWN = re.compile(r"(?:注册|登记)(?:地址|地)?(?:其实|实际上?)?(?:在|是|于|为)|营业执照|执照上|总部(?:在|是)|"
-                        r"刚(?:递|交|拿|评|申请|注册|成立)|是在.{1,12}(?:注册|登记)的|"
+                        r"刚(?:递|交|拿|评|申请|注册|成立)|是在.{1,12}(?:注册|登记)的|^(?:公司|单位|企业|学校)(?:就)?(?:在|是在)|"
                         r"今年|去年|已经|[，,。;；\s](?:做|搞|干)\S{1,10}的|^(?:做|搞|干)\S{1,10}的")
 #: "注册在北京其他区、不在示范区的单位能申请吗": facts in a clause describing the kind asked about
 RELATIVE_CLAUSE = re.compile(r"[^，,。；;！!？?\s]{0,20}的(?=[^，,。；;\s的]{1,8}(?:能|可以|可不可以|能不能|是否|算不算|有没有|有资格|符合))")
@@ -63,7 +63,8 @@ WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|�
 #: asks whether someone may apply
 ELIGIBILITY_ASK = re.compile(r"能(?:不能)?(?:申请|报|申报|参与|参加|享受)|可(?:以|不可以)?(?:申请|报|申报|参与)|有(?:没有)?资格|够格|"
                              r"(?:申请|申报|报)(?:一下)?.{0,2}(?:行不行|行吗|可以吗|可不可以|成不成|中不中)|有没有份|有份(?:吗|么|没)|"
-                             r"(?:当|作为|做)申报(?:主体|单位)|申报(?:主体|单位)(?:吗|么|资格)|"
+                             r"(?:当|作为|做)申报(?:主体|单位)|申报(?:主体|单位)(?:吗|么|资格)|影响申请|影响申报|影不影响|"
+                             r"(?:门槛|条件|资格)够不够|够不够(?:条件|资格|门槛)|"
                              r"符合(?:条件)?(?:吗|么|不)|算不算|属不属于|是不是支持对象|支持对象|有份|能拿|适用(?:吗|么|不)")
 #: a question whether a place counts as the 示范区 (not an answer to "where are you registered")
 PLACE_QUESTION = re.compile(r"算不算|算.{0,8}(?:吗|么)|是不是.{0,8}(?:示范区|范围)|属不属于|属于.{0,8}(?:示范区|范围).{0,3}(?:吗|么)|"
@@ -157,7 +158,7 @@ def describes_own_case(tracker: Tracker, vocabulary: Vocabulary) -> bool:
     """The message describes the user's own organisation with two facts or more ("我们是示范区的国高 要申报的话得
     准备啥材料"): the verdict they settle is given beside the answer."""
     text = user_text(tracker)
-    if not text or not FIRST_PERSON.search(text):
+    if not text or not (FIRST_PERSON.search(text) or STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))):
         return False
     return sum(1 for v in message_facts(tracker, vocabulary).values() if v) >= 2
 
@@ -304,9 +305,12 @@ class ActionRouteEligibility(PolicyAction):
         if topic and (asks_place or not settling and (not ELIGIBILITY_ASK.search(text)
                                                        or topic["code"] in RULES_OF_APPLYING)):
             # "哪些园区属于示范区", "营收要达到多少才能申请", "可以同时申请好几项吗": the document does not say
+            from actions.compound import answer_the_rest
             from actions.unstated import answer_unstated
 
-            return [*await answer_unstated(self, dispatcher, tracker), FollowupAction("action_listen")]
+            events = await answer_unstated(self, dispatcher, tracker)
+            events += await answer_the_rest(self, dispatcher, tracker, domain, "unstated")  # "…事业单位影响申请吗"
+            return [*events, FollowupAction("action_listen")]
         named = any(facts.values()) or bool(kinds)
         own = STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))  # "注册在深圳的公司能申请吗" describes a kind
         personal = (bool(FIRST_PERSON.search(text)) or bool(own) or corrects_verdict(tracker, self.vocabulary)

@@ -141,7 +141,10 @@ class ActionAnswerUnstated(PolicyAction):
 
             if (rerouted := await reroute(self, dispatcher, tracker, domain, doc)) is not None:
                 return rerouted
-        return await answer_unstated(self, dispatcher, tracker)
+        events = await answer_unstated(self, dispatcher, tracker)
+        from actions.compound import answer_the_rest
+
+        return events + await answer_the_rest(self, dispatcher, tracker, domain, "unstated")  # "…另外事业单位影响申请吗"
 
 
 class ActionAnswerOtherPolicy(PolicyAction):

@@ -23,7 +23,7 @@ def fund_label(f: FundInfo) -> str:
 
 
 #: the user wants to apply (without naming a need): "我们学校想报"
-WANTS_TO_APPLY = re.compile(r"想(?:报|申请|申报|参与)|能(?:不能)?(?:报|申请|申报)|有资格")
+WANTS_TO_APPLY = re.compile(r"想.{0,6}?(?:报|申请|申报|参与)|能(?:不能)?(?:报|申请|申报)|有资格")
 
 
 class ActionRecommendFund(PolicyAction):

@@ -41,7 +41,7 @@ async def answer_unstated(action: PolicyAction, dispatcher: CollectingDispatcher
                 and topic["code"] not in ("end_date", "parks"):
             # "要评上标杆型孵化器 打分细则文件里有吗": the measure it is about, beside the nearest clause
             measure = await action.call(action.store.measure, hits[0].title)
-            if measure:
+            if measure and any(k in text for k in measure.keywords):  # the user named what the measure is about
                 extra = (f"第{measure.number}条“{measure.title}”", measure.text, measure.section_id,
                          measure.citation)
         if topic["code"] == "end_date":

@@ -263,3 +263,13 @@ async def test_asking_whether_a_district_is_in_the_zone_gets_the_parks_answer(st
     tracker = make_tracker("昌平算示范区吗", "inform", slots={"registration": "beijing", "hightech": "national"})
     await ActionRouteEligibility(store, vocabulary).run(dispatcher, tracker, {})
     assert "一区多园" in texts(dispatcher) and "没有列出" in texts(dispatcher)
+
+
+async def test_dont_know_read_as_another_intent_answers_the_check(store, vocabulary, dispatcher, make_tracker):
+    """"对不上 你就当我们不确定吧" while the check waits for the registration, read by the NLU as something else."""
+    from actions.funds import ActionAnswerCapabilities
+
+    tracker = make_tracker("对不上 你就当我们不确定吧", "ask_capabilities", slots={"requested_slot": "registration"},
+                           active_loop="eligibility_form")
+    events = await ActionAnswerCapabilities(store, vocabulary).run(dispatcher, tracker, {})
+    assert slot_events(events) == {"registration": "unknown"} and not dispatcher.messages

@@ -287,3 +287,17 @@ async def test_a_defect_in_an_action_still_gets_a_reply_and_keeps_the_question(s
     tracker = make_tracker("公司成立不到两年 文件对成立年限有要求没", "ask_policy_question")
     events = await Broken(store, vocabulary).run(dispatcher, tracker, {})
     assert "出错了" in texts(dispatcher) and slot_events(events)["unanswered_question"]
+
+
+async def test_the_plan_the_measures_serve_is_quoted_from_the_preamble(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("这文件推动实施的是哪个规划", "ask_doc_fact", entities=[ent("fact", "plan")])
+    await ActionAnswerDocFact(store, vocabulary).run(dispatcher, tracker, {})
+    assert "十四五" in texts(dispatcher)
+
+
+async def test_a_detail_left_open_and_a_kind_of_applicant_are_both_answered(store, vocabulary, dispatcher,
+                                                                           make_tracker):
+    tracker = make_tracker("科研机构申报对注册资本有门槛吗 另外研究所是事业单位编制 影响申请吗", "ask_unstated")
+    await ActionAnswerUnstated(store, vocabulary).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert "没有写明" in reply and "科研机构属于三（一）列明的支持对象" in reply, reply
