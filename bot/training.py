@@ -25,7 +25,10 @@ def fingerprint(config: str = "config.yml") -> str:
     # the lexicon and our NLU components' code shape the model too (the normalizer repairs the lexicon's terms)
     files = [PROJECT_DIR / config, PROJECT_DIR / "domain.yml", *sorted((PROJECT_DIR / "data").rglob("*.yml")),
              *sorted((PROJECT_DIR / "var" / "jieba").glob("*")), PROJECT_DIR / "policy_corpus" / "lexicon.yml",
-             *sorted((PROJECT_DIR / "bot" / "nlu").glob("*.py"))]
+             *sorted((PROJECT_DIR / "bot" / "nlu").glob("*.py")),
+             # what the normalizer reads: the writing module and its tables (readings, common characters, slips)
+             PROJECT_DIR / "bot" / "knowledge" / "writing.py", PROJECT_DIR / "bot" / "knowledge" / "sounds.py",
+             *sorted((PROJECT_DIR / "bot" / "knowledge").glob("*.txt"))]
     digest = hashlib.sha256()
     for f in files:
         if f.is_file():

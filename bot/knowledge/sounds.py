@@ -10,6 +10,9 @@ and read at run time (about 2 MB). ``tests/knowledge/test_sounds.py`` checks the
 ``common_chars.txt`` lists the characters common as a word of their own (jieba's dictionary), so a repair does not
 turn "要交企业所得税" into "要小企业所得税": 交 is a word, and 企业 a known one.
 
+``slips.txt`` maps slips in the two-character words users type most (我门 → 我们, 申清 → 申请), leaving out every
+slip that is a word of its own in jieba's dictionary (高薪, 公式).
+
 Regenerate after a pypinyin or jieba upgrade or a change to the merging rules: ``python -m bot.knowledge.sounds``.
 """
 
@@ -52,6 +55,45 @@ def build_table() -> str:
     return "".join(f"{reading}\t{''.join(chars)}\n" for reading, chars in sorted(groups.items()))
 
 
+#: two-character words users type in nearly every question; a homophone slip in them (我门, 注测, 申清) is repaired
+#: when the typed pair is no word of its own (jieba's dictionary): 高薪, 公式 and 企图 stay as typed
+CORE_WORDS = ("我们", "注册", "申请", "申报", "资质", "企业", "公司", "材料", "补贴", "政策", "资金", "条件", "证书",
+              "高新", "专利", "园区", "认定", "支持", "措施", "文件")
+SLIPS = Path(__file__).with_name("slips.txt")
+
+
+def build_slips() -> str:
+    """typed pair → core word, for every homophone slip (the same toneless reading, a common character) that is not
+    itself a word in jieba's dictionary (build time: pypinyin and jieba)."""
+    import jieba
+    from pypinyin import Style, pinyin
+
+    path = Path(jieba.__file__).with_name("dict.txt")
+    words = {line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    common = sorted(set(build_common().strip()))
+
+    def exact(char: str) -> set[str]:
+        return set(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
+
+    by_reading: dict[str, set[str]] = {}
+    for char in common:
+        for r in exact(char):
+            by_reading.setdefault(r, set()).add(char)
+    out: dict[str, str] = {}
+    for word in CORE_WORDS:
+        for i, char in enumerate(word):
+            for alike in sorted(set().union(*(by_reading.get(r, set()) for r in exact(char))) - {char}):
+                typed = word[:i] + alike + word[i + 1:]
+                if typed not in words and typed not in CORE_WORDS:
+                    out.setdefault(typed, word)
+    return "".join(f"{typed}\t{word}\n" for typed, word in sorted(out.items()))
+
+
+@lru_cache(maxsize=1)
+def slips() -> dict[str, str]:
+    return dict(line.split("\t") for line in SLIPS.read_text(encoding="utf-8").splitlines() if line)
+
+
 def build_common() -> str:
     """The common single-character words, from jieba's dictionary (a build-time read of its dict.txt)."""
     import jieba
@@ -91,5 +133,6 @@ def sound_alike(a: str, b: str) -> bool:
 if __name__ == "__main__":
     TABLE.write_text(build_table(), encoding="utf-8")
     COMMON.write_text(build_common(), encoding="utf-8")
+    SLIPS.write_text(build_slips(), encoding="utf-8")
     print(f"wrote {TABLE} ({len(readings.__wrapped__())} characters) and {COMMON} "
           f"({len(common_chars.__wrapped__())} common characters)")

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from bot.knowledge.sounds import common_chars, sound_alike
+from bot.knowledge.sounds import common_chars, slips, sound_alike
 
 _LATIN = re.compile(r"[A-Za-z]")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -89,7 +89,18 @@ class TypoRepair:
                 if fixed:
                     break
             i += fixed or 1
-        return "".join(chars)
+        return self._repair_slips("".join(chars))
+
+    @staticmethod
+    def _repair_slips(text: str) -> str:
+        """Homophone slips in the two-character words users type most: "我门公司…注测在…能申清不"."""
+        table = slips()
+        out, i = [], 0
+        while i < len(text):
+            word = table.get(text[i:i + 2])
+            out.append(word or text[i])
+            i += 2 if word else 1
+        return "".join(out)
 
     def _fix(self, chars: list[str], start: int, window: str) -> int:
         for j, typed in enumerate(window):
@@ -121,10 +132,11 @@ def normalize(text: str, glossary: dict[str, str] | None = None, typos: TypoRepa
     """What the NLU, the actions and the index read: simplified Chinese, English terms in Chinese, pinyin initials
     spelled out, typos repaired."""
     text = to_simplified(text)
-    if glossary and is_english(text):  # a question in English; not code-like text or a word mixed into Chinese
+    if glossary and is_english(text):  # a question in English
         text = from_english(text, glossary)
-    elif abbreviations:
-        text = expand_abbreviations(text, abbreviations)
+    elif _LATIN.search(text):  # Chinese with pinyin initials or English words in it: "我们是startup 想apply"
+        text = expand_abbreviations(text, abbreviations or {})
+        text = from_english(text, glossary or {})
     if typos is not None:
         text = typos.repair(text)
     return text

@@ -24,3 +24,9 @@ def test_the_committed_common_characters_are_jiebas():
     from bot.knowledge.sounds import COMMON, build_common
 
     assert COMMON.read_text(encoding="utf-8") == build_common(), "run: python -m bot.knowledge.sounds"
+
+
+def test_the_committed_slips_are_built_from_pypinyin_and_jieba():
+    from bot.knowledge.sounds import SLIPS, build_slips
+
+    assert SLIPS.read_text(encoding="utf-8") == build_slips(), "run: python -m bot.knowledge.sounds"

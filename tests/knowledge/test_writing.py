@@ -54,7 +54,16 @@ def test_our_index_beats_plain_bm25_on_held_out_paraphrases(store, corpus):
     ("北京的公司能报吗", "北京的公司能报吗"),  # 的 does not sound like 市: no 北京市
     ("我们是国高 注册在示范区", "我们是国高 注册在示范区"),  # known terms stay
     ("财政补助到账了要交企业所得税吗", "财政补助到账了要交企业所得税吗"),  # 交 + 企业 reads well: no 小企业
+    ("我门公司注测在海淀 能申清不", "我们公司注册在海淀 能申请不"),  # homophone slips in the words typed most
+    ("高薪企业的公式", "高新企业的公式"),  # 高薪企业 is a slip for a known term; 公式 is a word of its own
 ])
 def test_a_sound_alike_typo_of_a_known_term_is_repaired(typed, repaired):
     vocabulary = Vocabulary.from_corpus(CORPUS_DIR)
     assert normalize(typed, vocabulary.english, vocabulary.typos) == repaired
+
+
+def test_english_words_and_pinyin_initials_inside_chinese_are_read():
+    vocabulary = Vocabulary.from_corpus(CORPUS_DIR)
+    read = normalize("我们是gxqy 注册地zgc 想申请innovation voucher", vocabulary.english, vocabulary.typos,
+                     vocabulary.abbreviations)
+    assert "高新企业" in read and "中关村" in read and "创新券" in read
