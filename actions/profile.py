@@ -240,7 +240,7 @@ class ActionValidateSlotMappings(ValidationAction):
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> list[str]:
-        return [s for s in domain_slots if s in PROFILE]
+        return list(PROFILE)  # the profile slots; Rasa sends this action no domain (enable_selective_domain)
 
     def _extract(self, slot: str, tracker: Tracker) -> dict[str, Any]:
         text = user_text(tracker)
