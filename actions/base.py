@@ -32,6 +32,8 @@ class PolicyAction(Action, ABC):
     keeps_handoff_offer = False
     #: actions that answer from the document first make sure the question is about it (see :func:`off_topic`)
     checks_scope = False
+    #: the profile facts the message states are applied first (the eligibility form's own steps read them themselves)
+    reads_profile_facts = True
 
     def __init__(self, store: PolicyStore | None = None, vocabulary: Vocabulary | None = None) -> None:
         self._store = store
@@ -56,6 +58,12 @@ class PolicyAction(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
+        profile: list[EventType] = []
+        if self.reads_profile_facts:  # what the message says about the user, in context, before the answer
+            from actions.profile import profile_events
+
+            profile = profile_events(tracker, self.vocabulary)
+            tracker.add_slots(profile)
         if is_english(original_text(tracker)) and not noted_this_turn(tracker):
             dispatcher.utter_message(text=ENGLISH_NOTE)
         try:
@@ -64,7 +72,7 @@ class PolicyAction(Action, ABC):
             events = await answer_about_documents(self, dispatcher, tracker)
             if events is None and self.name() in QUESTION_ACTIONS and (slot := dont_know_answer(tracker)):
                 # "对不上 你就当我们不确定吧" read as another intent while the check waits: the check's answer
-                return [SlotSet(slot, "unknown")]
+                return [*profile, SlotSet(slot, "unknown")]
             term = off_topic(self.vocabulary, user_text(tracker)) if self.checks_scope and events is None else None
             if events is None and term:
                 from actions.facts import ActionAnswerOtherPolicy, out_of_scope
@@ -87,7 +95,7 @@ class PolicyAction(Action, ABC):
             events = [SlotSet("unanswered_question", user_text(tracker) or None)]
         if not self.keeps_handoff_offer and tracker.get_slot("handoff_offered"):
             events.append(SlotSet("handoff_offered", False))
-        return events
+        return [*profile, *events]
 
     # entity helpers ------------------------------------------------------------------------------
 

@@ -509,15 +509,23 @@ class ValidateEligibilityForm(FormValidationAction):
             out.append(slot)
         return out
 
+    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> list[EventType]:
+        """Every profile fact extracted this turn is validated and kept — also when it settles the verdict and so
+        leaves no slot to ask for (rasa_sdk would drop facts that are no longer required)."""
+        slots = {k: v for k, v in tracker.slots_to_validate().items() if k in PROFILE}
+        for slot, value in list(slots.items()):
+            if slot in PROFILE:
+                slots.update(await getattr(self, f"validate_{slot}")(value, dispatcher, tracker, domain))
+        return [SlotSet(slot, value) for slot, value in slots.items()]
+
     # extraction: what the NLU left out ----------------------------------------------------------
 
     def _from_text(self, tracker: Tracker, slot: str) -> dict[str, Any]:
         text = user_text(tracker)
-        stated = message_facts(tracker, self.vocabulary) if text else {}
+        stated = message_facts(tracker, self.vocabulary)  # a button's entities too (the slots map nothing themselves)
         if stated.get(slot):
             return {} if stated[slot] == tracker.get_slot(slot) else {slot: stated[slot]}
-        if list(tracker.get_latest_entity_values(slot)):
-            return {}
         if tracker.get_slot("requested_slot") != slot:
             return {}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -617,6 +625,8 @@ class ValidateEligibilityForm(FormValidationAction):
 class AskProfileFact(PolicyAction):
     """Asks for one fact; asked again, it says why the fact matters and what would settle it, and answers a
     question the user asked instead, in the context of the check."""
+
+    reads_profile_facts = False  # the form's extraction read the message
 
     @property
     @abstractmethod

@@ -39,8 +39,8 @@ class ActionRecommendFund(PolicyAction):
         if not need:
             dispatcher.utter_message(response="utter_ask_need")
             return []
-        from actions.eligibility import (ELIGIBILITY_ASK, FIRST_PERSON, WHICH_MEASURES, ActionRouteEligibility,
-                                         states_own_facts)
+        from actions.eligibility import (ELIGIBILITY_ASK, FIRST_PERSON, NEED_ASK, WHICH_MEASURES,
+                                         ActionRouteEligibility, states_own_facts)
         from actions.profile import message_facts
 
         if (kinds := self.vocabulary.kinds_in(need)) and WHICH_MEASURES.search(need) and not self._topics(need):
@@ -49,7 +49,7 @@ class ActionRecommendFund(PolicyAction):
         if await self.own_case_first(need, tracker):
             # "我们是外企在京设的研发中心 持国家高新证 注册地在示范区 想报": they describe themselves and ask to apply
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
-        if not self._topics(need) and states_own_facts(tracker, self.vocabulary):
+        if not self._topics(need) and not NEED_ASK.search(need) and states_own_facts(tracker, self.vocabulary):
             # "等等 搞错了 是想以我们大学的名义报 大学也注册在示范区": facts about the user, no need named
             return await ActionHandleProfileFacts(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         if await self.spans_funds(topics := self._topics(need)):

@@ -2,7 +2,7 @@
 
 Rasa fills a slot with the *last* entity of its kind, and a message often names several: "总部在杭州 北京没有注册
 主体", "注册在河北廊坊 北京只有个研发团队", "高企和中关村高新都还没有 今年刚递的高企材料". One resolver decides, for
-the slot validation Rasa runs on every turn (``action_validate_slot_mappings``) and for the eligibility check:
+every question action (:func:`profile_events`, applied in ``PolicyAction.run``) and the eligibility form:
 
 - a place right after a registration cue (注册在, 注册地, 营业执照上) is the registration;
 - a place the message denies being registered in (北京没有注册主体, 不在北京注册) is not;
@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import ValidationAction
-from rasa_sdk.types import DomainDict
+from rasa_sdk.events import SlotSet
 
 from actions.base import user_text
 from actions.knowledge import get_vocabulary
@@ -228,52 +226,9 @@ def slot_before_turn(tracker: Tracker, slot: str) -> Any:
     return before
 
 
-class ActionValidateSlotMappings(ValidationAction):
-    """Every turn: the profile slots take the fact the message states in context, not Rasa's last entity."""
-
-    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
-        self._vocabulary = vocabulary
-
-    @property
-    def vocabulary(self) -> Vocabulary:
-        return self._vocabulary or get_vocabulary()
-
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> list[str]:
-        return list(PROFILE)  # the profile slots; Rasa sends this action no domain (enable_selective_domain)
-
-    def _extract(self, slot: str, tracker: Tracker) -> dict[str, Any]:
-        text = user_text(tracker)
-        if not text:
-            return {}  # a button: its entities say exactly what is meant
-        stated = message_facts(tracker, self.vocabulary).get(slot)
-        current = tracker.get_slot(slot)
-        if stated is not None:
-            return {} if stated == current else {slot: stated}
-        before = slot_before_turn(tracker, slot)
-        return {} if current == before else {slot: before}  # an entity that states nothing here
-
-    async def extract_subject_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                   domain: DomainDict) -> dict[str, Any]:
-        return self._extract("subject_type", tracker)
-
-    async def extract_registration(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                   domain: DomainDict) -> dict[str, Any]:
-        return self._extract("registration", tracker)
-
-    async def extract_hightech(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> dict[str, Any]:
-        return self._extract("hightech", tracker)
-
-    # the values are resolved above; validation keeps them (and keeps rasa_sdk from warning about each slot)
-    async def validate_subject_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> dict[str, Any]:
-        return {"subject_type": value}
-
-    async def validate_registration(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> dict[str, Any]:
-        return {"registration": value}
-
-    async def validate_hightech(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: DomainDict) -> dict[str, Any]:
-        return {"hightech": value}
+def profile_events(tracker: Tracker, vocabulary: Vocabulary | None = None) -> list[dict[str, Any]]:
+    """The profile facts the latest message states, as slot events: every question action applies them before it
+    answers (the slots have custom mappings, so Rasa fills nothing itself). A button's entities count too."""
+    stated = message_facts(tracker, vocabulary)
+    return [SlotSet(slot, code) for slot, code in stated.items()
+            if code is not None and code != tracker.get_slot(slot)]

@@ -90,7 +90,11 @@ async def test_facts_with_a_need_answer_the_need_and_facts_alone_start_the_check
     assert {"event": "followup", "name": "action_listen", "timestamp": None} in events
     dispatcher.messages.clear()
     events = await action.run(dispatcher, make_tracker("我们是示范区的高新企业", "inform"), {})
-    assert dispatcher.messages == [] and events == [{"event": "followup", "name": "eligibility_form", "timestamp": None}]
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "eligible"  # the facts settle it: no questions
+    dispatcher.messages.clear()
+    events = await action.run(dispatcher, make_tracker("我们是示范区的公司", "inform"), {})
+    assert dispatcher.messages == [] and events[-1] == {"event": "followup", "name": "eligibility_form", "timestamp": None}
+    assert slot_events(events) == {"subject_type": "enterprise", "registration": "zgc"}
 
 
 async def test_a_need_with_a_settling_fact_about_the_asker_names_the_measure_and_the_rule(store, vocabulary, dispatcher,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.profile import ActionValidateSlotMappings, resolve, slot_before_turn
+from actions.profile import profile_events, resolve, slot_before_turn
 
 from .conftest import slot_events
 
@@ -65,24 +65,32 @@ def _turn(text: str, before: dict, after: dict, entities: list | None = None) ->
     return events
 
 
-async def test_global_validation_overrides_the_last_entity(vocabulary, dispatcher, make_tracker):
+def test_the_fact_the_message_states_is_applied_not_the_last_entity(vocabulary, make_tracker):
     text = "我们总部在杭州 北京没有注册主体 有国高"
-    tracker = make_tracker(text, "check_eligibility", slots={"registration": "beijing", "hightech": "national"},
-                           events=_turn(text, {}, {"registration": "beijing", "hightech": "national"}))
-    events = await ActionValidateSlotMappings(vocabulary).run(dispatcher, tracker, {"slots": {
-        "registration": {"mappings": [{"type": "from_entity", "entity": "registration"}]},
-        "hightech": {"mappings": [{"type": "from_entity", "entity": "hightech"}]}}})
-    assert slot_events(events)["registration"] == "outside"
+    entities = [{"entity": "registration", "value": "北京", "start": 8, "end": 10}]
+    tracker = make_tracker(text, "check_eligibility", entities=entities,
+                           events=_turn(text, {}, {}, entities))
+    assert slot_events(profile_events(tracker, vocabulary)) == {"registration": "outside", "hightech": "national"}
 
 
-async def test_a_question_about_the_zone_keeps_the_fact_said_before(vocabulary, dispatcher, make_tracker):
+def test_a_question_about_the_zone_states_nothing(vocabulary, make_tracker):
     text = "示范区范围咋界定的 有名单么"
-    tracker = make_tracker(text, "out_of_scope", slots={"registration": "zgc"},
-                           events=_turn(text, {"registration": None}, {"registration": "zgc"}))
-    assert slot_before_turn(tracker, "registration") is None
-    events = await ActionValidateSlotMappings(vocabulary).run(dispatcher, tracker, {"slots": {
-        "registration": {"mappings": [{"type": "from_entity", "entity": "registration"}]}}})
-    assert slot_events(events) == {"registration": None}
+    tracker = make_tracker(text, "out_of_scope", events=_turn(text, {"registration": None}, {}))
+    assert profile_events(tracker, vocabulary) == []
+
+
+def test_a_buttons_entity_is_applied(vocabulary, make_tracker):
+    tracker = make_tracker("", "inform", entities=[{"entity": "hightech", "value": "zgc"}])
+    assert slot_events(profile_events(tracker, vocabulary)) == {"hightech": "zgc"}
+
+
+async def test_every_question_action_applies_the_facts_first(store, vocabulary, dispatcher, make_tracker):
+    from actions.funds import ActionRecommendFund
+
+    text = "我们是示范区的国高 想了解北交所上市的支持"
+    tracker = make_tracker(text, "describe_need")
+    events = await ActionRecommendFund(store, vocabulary).run(dispatcher, tracker, {})
+    assert slot_events(events)["registration"] == "zgc" and slot_events(events)["hightech"] == "national"
 
 
 def test_a_longer_vocabulary_word_wins_over_a_shorter_nlu_entity(vocabulary):
