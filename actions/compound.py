@@ -58,7 +58,7 @@ async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher
             events += await answer_unstated(action, dispatcher, tracker, topic)
     from actions.eligibility import FIRST_PERSON, ActionRouteEligibility, asks_kind_rule, failing_note
 
-    note = await failing_note(action, tracker) if answered == "need" else None
+    note = await failing_note(action, tracker) if answered in ("need", "unstated") else None
     if note:
         dispatcher.utter_message(text=note[0], buttons=steps("human"))
     elif answered in ("need", "unstated", "measure"):

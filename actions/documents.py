@@ -131,7 +131,7 @@ async def answer_repealed(action: PolicyAction, dispatcher: CollectingDispatcher
                if doc.effective_date else "")
         lines.append(f"{names}已经废止。")
         lines.append(f"{doc.ref}规定，本措施{when}{day}，" + (f"「{sentence}」。" if sentence else "原文件同时废止。"))
-        lines.append(f"现在适用的是{doc.named}；文件没有逐条说明旧措施与新措施的对应关系。按新文件能申请什么，可以直接问我。")
+        lines.append(f"现在适用的是{doc.named}；文件没有写明旧措施与新措施如何对应，也没有写明按旧文件立项的在研项目如何衔接（以主管部门通知为准）。按新文件能申请什么，可以直接问我。")
         cites.append((citation, sentence or names, section))
     say(dispatcher, "\n".join(lines), citations=cites, buttons=steps("funds", "eligibility"))
     return []

@@ -20,7 +20,7 @@ from bot.knowledge.store import DocumentInfo, FactInfo
 POLICY_DOMAIN = re.compile(r"政策|措施|文件|资金|补贴|补助|资助|奖励|支持|扶持|申报|申请|中关村|示范区|园区|第.{1,3}条|京科发")
 
 #: words that point at this document ("文件对成立年限有要求没")
-THIS_DOCUMENT = re.compile(r"中关村|示范区|京科发|支持资金|第.{1,3}条|措施|文件|这个政策|本政策|这政策|该政策")
+THIS_DOCUMENT = re.compile(r"中关村|示范区|京科发|支持资金|第.{1,3}条|措施|文件|这个政策|本政策|这政策|该政策|这笔钱|拨下来|拨款")
 #: the support this document gives, as the subject of a question ("补助到账了要交所得税吗")
 SUPPORT_MONEY = re.compile(r"补助|补贴|资助|奖励|支持资金|这笔钱|这笔资金|拿到的钱|给的钱")
 
@@ -204,6 +204,9 @@ class ActionAnswerOutOfScope(PolicyAction):
             from actions.funds import ActionHandleProfileFacts
 
             return await ActionHandleProfileFacts(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        if text and self.vocabulary.find(text, "fact") and not self.vocabulary.off_topic_in(text):
+            # "这笔钱拨下来以后谁来监管 用错了会不会追回": a fact of the document (and what it leaves open)
+            return await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         from actions.eligibility import need_mentions
 
         if text and need_mentions(self.vocabulary, text):  # "天使投资机构投早期项目有奖励吗 我们注册在上海": a need
@@ -220,7 +223,8 @@ class ActionAnswerOutOfScope(PolicyAction):
                 dispatcher.utter_message(text=await ASKERS[slot](self._store, self._vocabulary).context_answer(text))
                 return []
         # the document's need words count too: "人才落户 公寓 还有核心技术人员去境外培训 有对应的么"
-        in_domain = bool(POLICY_DOMAIN.search(text) or self.vocabulary.find(text, "topic")) if text else False
+        in_domain = bool(POLICY_DOMAIN.search(text) or SUPPORT_MONEY.search(text) or THIS_DOCUMENT.search(text)
+                         or self.vocabulary.find(text, "topic")) if text else False
         if text and not elsewhere and not self.vocabulary.other_policy_in(text) \
                 and not self.vocabulary.off_topic_in(text):
             doc = await self.call(self.store.document)
@@ -231,7 +235,10 @@ class ActionAnswerOutOfScope(PolicyAction):
             hits = await self.call(self.store.search, text, 3) if in_domain else []
             # "公司成立不到两年 文件对成立年限有要求没": a detail of applying that this document leaves open — when
             # the message points at it (not "国家自然科学基金怎么申请")
-            if topic is not None and in_domain and (THIS_DOCUMENT.search(text) or hits and covered(hits[0].score)):
+            # … or a follow-up in a conversation about the document ("好 那接下来我该找谁 具体怎么报" after a verdict)
+            about_document = any(tracker.get_slot(s) for s in ("eligibility_verdict", "suggested_fund", "need_text"))
+            if topic is not None and (in_domain or about_document) and (
+                    THIS_DOCUMENT.search(text) or about_document or hits and covered(hits[0].score)):
                 return await answer_unstated(self, dispatcher, tracker)
             if hits and covered(hits[0].score):
                 return await answer_from_index(self, dispatcher, tracker, hits)

@@ -182,16 +182,15 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
     text = user_text(tracker)
     if not text:
         return None
-    from actions.eligibility import (ELIGIBILITY_ASK, FIRST_PERSON, PROFILE, WHICH_MEASURES, ActionRouteEligibility,
-                                     own_kind, states_own_facts)
+    from actions.eligibility import (ELIGIBILITY_ASK, PROFILE, WHICH_MEASURES, ActionRouteEligibility, own_kind,
+                                     states_own_facts)
 
     router = ActionRouteEligibility(action._store, action._vocabulary)
     if (kinds := action.vocabulary.kinds_in(text) or own_kind(tracker, text)) and WHICH_MEASURES.search(text):
         await router.measures_for_kinds(dispatcher, kinds)
         return []
     asks = ELIGIBILITY_ASK.search(text) or WANTS_TO_APPLY.search(text)
-    if asks and (kinds or action.vocabulary.best(text, "subject_type")
-                 or FIRST_PERSON.search(text) and any(tracker.get_slot(s) for s in PROFILE)):
+    if asks and (kinds or action.vocabulary.best(text, "subject_type") or any(tracker.get_slot(s) for s in PROFILE)):
         # "国企能参与吗", "咱学校也想报一下", "那咱们这情况直接就能报了吧" read as another intent
         return await router.answer(dispatcher, tracker, domain)
     if states_own_facts(tracker, action.vocabulary):
@@ -246,16 +245,20 @@ class ActionDescribeFund(PolicyAction):
             from actions.unstated import answer_unstated
 
             return await answer_unstated(self, dispatcher, tracker)
-        code = self.current(tracker, "fund")
-        fund = await self.call(self.store.fund, code) if code else None
-        if fund is None:
+        named = list(dict.fromkeys(m.value for m in sorted(self.vocabulary.find(text, "fund"), key=lambda m: m.start))) \
+            if text else []
+        codes = named if len(named) >= 2 else [self.current(tracker, "fund")]  # "科技金融和生态环境两个资金有啥区别"
+        funds = [f for c in codes if c and (f := await self.call(self.store.fund, c))]
+        if not funds:
             return await ActionListFunds(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
-        measures = "；".join(f"第{m.number}条 {m.title}" for m in fund.measures)
-        text = (f"{fund_label(fund)}依据《{fund.name}》，{shorten(self._purpose(fund.intro), 90)}\n"
-                f"包括：{measures}。")
-        say(dispatcher, text, citations=[(fund.citation, fund.intro, fund.section_id)],
-            buttons=[*(measure_button(m) for m in fund.measures[:3]), *steps("eligibility", "materials")])
-        return [SlotSet("fund", fund.code)]
+        lines = []
+        for fund in funds:
+            measures = "；".join(f"第{m.number}条 {m.title}" for m in fund.measures)
+            lines.append(f"{fund_label(fund)}依据《{fund.name}》，{shorten(self._purpose(fund.intro), 90)}\n"
+                         f"包括：{measures}。")
+        say(dispatcher, "\n".join(lines), citations=[(f.citation, f.intro, f.section_id) for f in funds],
+            buttons=[*(measure_button(m) for m in funds[0].measures[:3]), *steps("eligibility", "materials")])
+        return [SlotSet("fund", funds[-1].code)]
 
     @staticmethod
     def _purpose(intro: str) -> str:

@@ -135,6 +135,11 @@ class ActionFallback(PolicyAction):
             # say nothing more and wait for the user.
             return [FollowupAction("action_listen")]
         question = user_text(tracker)
+        from actions.smalltalk import INVITE, PREFACE
+
+        if question and PREFACE.search(question):  # "想问个事儿": an invitation, not "I did not understand"
+            dispatcher.utter_message(text=INVITE)
+            return []
         doc = await self.call(self.store.document)
         from actions.funds import reroute
 

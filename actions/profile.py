@@ -35,7 +35,7 @@ REGISTRATION_CUE = re.compile(r"(?:注册|登记)(?:地址|地)?(?:其实|实际
 #: after a place: the organisation is not registered there ("北京没有注册主体", "北京这边没注册")
 NOT_REGISTERED_AFTER = re.compile(r"^(?:这边|那边|本地|当地)?(?:并)?(?:没有|没|无|不)(?:注册|登记|主体|法人|公司|实体)"
                                   # "中关村这边只是个办事处 没有独立法人"
-                                  r"|^(?:这边|那边)?(?:只是|只有|就是|只)(?:个|一个)?(?:办事处|代表处|研发团队|团队|项目组|分支)")
+                                  r"|^(?:这边|那边)?(?:只是|只有|就是|只)(?:个|一个)?.{0,4}?(?:办事处|代表处|研发团队|团队|项目组|分支)")
 #: before a place: "不在北京注册", "并非在示范区"
 NOT_REGISTERED_BEFORE = re.compile(r"(?:不在|没在|并非|不是在|没有在)$")
 #: a question about the 示范区 itself: a place named in it is not where the user is registered
@@ -104,7 +104,7 @@ ZONE_ASKED_AFTER = re.compile(r"^(?:内|里|范围内?)?(?:吗|么|嘛|不|没)"
 #: "到底算不算在示范区里 大兴不是有个…": the question word alone makes it a question
 ZONE_QUESTION_BEFORE = re.compile(r"(?:算不算|是不是|属不属于|在不在)(?:在)?$")
 #: the zone named after a denial: "不在中关村示范区范围内" (with a place in Beijing: elsewhere in Beijing)
-ZONE_DENIED_BEFORE = re.compile(r"(?:不在|没在|不属于|并非在|不是在)$")
+ZONE_DENIED_BEFORE = re.compile(r"(?:不在|没在|不属于|并非在|不是在|唔喺|唔在)$")
 #: two registrations compared, not stated: "注册在示范区和注册在北京别的区 结果有什么不一样"
 COMPARISON = re.compile(r"不一样|区别|不同|差别|差异|有啥两样")
 
@@ -137,7 +137,8 @@ def _registration(text: str, found: list[Mention]) -> str | None:
         if after:
             return preferred("registration", [m.code for m in after])
         # … or right before "注册" after 在: "总公司在苏州工业园区注册"
-        before = [m for m in kept if 0 <= cue.start() - m.end <= 6 and text[max(0, m.start - 1):m.start] == "在"]
+        before = [m for m in kept if cue.start() == m.end  # "成都注册的"
+                  or 0 <= cue.start() - m.end <= 6 and text[max(0, m.start - 1):m.start] == "在"]
         if before:
             return preferred("registration", [m.code for m in before])
     return preferred("registration", [m.code for m in kept])
