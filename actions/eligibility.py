@@ -333,6 +333,10 @@ class ActionRouteEligibility(PolicyAction):
 
             events += await answer_the_rest(self, dispatcher, tracker, domain, "own_case")  # "…能报吗 流程是啥"
             return [*events, FollowupAction("action_listen")]
+        if needs and not answered_this_turn(tracker):
+            # "孵化器有支持吗 我们就是做孵化的 注册在海淀 能不能报": the need is answered, then the check asks
+            events = await ActionRecommendFund(self._store, self._vocabulary).recommend(dispatcher, tracker, text)
+            return [*events, FollowupAction("eligibility_form")]
         return [FollowupAction("eligibility_form")]
 
     async def measures_for_kinds(self, dispatcher: CollectingDispatcher, kinds: list[str]) -> None:

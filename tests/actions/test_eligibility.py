@@ -273,3 +273,10 @@ async def test_dont_know_read_as_another_intent_answers_the_check(store, vocabul
                            active_loop="eligibility_form")
     events = await ActionAnswerCapabilities(store, vocabulary).run(dispatcher, tracker, {})
     assert slot_events(events) == {"registration": "unknown"} and not dispatcher.messages
+
+
+async def test_a_need_beside_an_open_own_case_is_answered_before_the_check_asks(store, vocabulary, dispatcher,
+                                                                               make_tracker):
+    tracker = make_tracker("孵化器有支持吗 我们就是做孵化的 注册在海淀 能不能报", "check_eligibility")
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, tracker, {})
+    assert "第9条" in texts(dispatcher) and events[-1]["name"] == "eligibility_form"
