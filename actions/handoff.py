@@ -55,20 +55,30 @@ def summary_text(summary: dict[str, Any]) -> str:
     return "；".join(parts)
 
 
+async def answer_contact_question(action: PolicyAction, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker) -> list[EventType] | None:
+    """"有没有咨询电话 主管处室是哪个" read as a request for a person: a question the document leaves open, answered
+    as such (None when the message asks for a person or for something else)."""
+    text = user_text(tracker)
+    if not text or ASKS_FOR_PERSON.search(text):
+        return None
+    doc = await action.call(action.store.document)
+    topic = doc.unstated_topic(text)
+    if not topic or topic["code"] != "contact":
+        return None
+    from actions.unstated import answer_unstated
+
+    return await answer_unstated(action, dispatcher, tracker, topic)
+
+
 class ActionRequestHandoff(PolicyAction):
     def name(self) -> str:
         return "action_request_handoff"
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
-        text = user_text(tracker)
-        if text and not ASKS_FOR_PERSON.search(text):
-            doc = await self.call(self.store.document)
-            topic = doc.unstated_topic(text)
-            if topic and topic["code"] == "contact":  # "有没有咨询电话 主管处室是哪个": a question, not a request
-                from actions.unstated import answer_unstated
-
-                return await answer_unstated(self, dispatcher, tracker, topic)
+        if (answered := await answer_contact_question(self, dispatcher, tracker)) is not None:
+            return answered
         summary = handoff_summary(tracker)
         if summary["suggested_fund"]:
             fund = await self.call(self.store.fund, summary["suggested_fund"])
@@ -90,14 +100,8 @@ class ActionWelcomeBack(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
-        text = user_text(tracker)
-        if text and not ASKS_FOR_PERSON.search(text):
-            doc = await self.call(self.store.document)
-            topic = doc.unstated_topic(text)
-            if topic and topic["code"] == "contact":  # "有没有咨询电话 主管处室是哪个": a question, not a request
-                from actions.unstated import answer_unstated
-
-                return await answer_unstated(self, dispatcher, tracker, topic)
+        if (answered := await answer_contact_question(self, dispatcher, tracker)) is not None:
+            return answered
         summary = handoff_summary(tracker)
         p = summary["profile"]
         known = [f"{label}：{value}" for label, value in (("主体", p["subject_type"]), ("注册地", p["registration"]),
