@@ -16,6 +16,7 @@ Otherwise the more telling value wins (:data:`bot.knowledge.vocabulary.WEAK_VALU
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,10 +211,17 @@ def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -
 
 
 def message_facts(tracker: Tracker, vocabulary: Vocabulary | None = None) -> dict[str, str | None]:
-    """The profile facts of the latest user message."""
-    text = user_text(tracker)
-    entities = list(tracker.latest_message.get("entities") or [])
-    return resolve(vocabulary or get_vocabulary(), text, entities)
+    """The profile facts of the latest user message (resolved once per message: several steps of a turn ask)."""
+    entities = tuple((e.get("entity"), str(e.get("value")), e.get("start"), e.get("end"))
+                     for e in tracker.latest_message.get("entities") or [])
+    return dict(_resolved(vocabulary or get_vocabulary(), user_text(tracker), entities))
+
+
+@lru_cache(maxsize=256)
+def _resolved(vocabulary: Vocabulary, text: str,
+              entities: tuple[tuple[Any, str, Any, Any], ...]) -> tuple[tuple[str, str | None], ...]:
+    found = [{"entity": e, "value": v, "start": s, "end": n} for e, v, s, n in entities]
+    return tuple(resolve(vocabulary, text, found).items())
 
 
 def slot_before_turn(tracker: Tracker, slot: str) -> Any:
