@@ -7,6 +7,7 @@ a ``{"type": "citations"}`` custom message with the quoted passages, which the w
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,6 +45,39 @@ def source_line(citations: Iterable[str]) -> str:
 
 def shorten(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SENTENCE_END = re.compile(r"(?<=[。；;！!？?])")
+
+
+def excerpt(text: str, query: str, limit: int = 220) -> str:
+    """A long passage cut to the sentences that carry the question's words (a follow-up such as "中心城区的机构
+    呢" is answered by the end of 第9条, not its opening); a short passage, or one the query does not touch, is
+    cut from its start as :func:`shorten` does."""
+    if len(text) <= limit:
+        return text
+    sentences = [s for s in _SENTENCE_END.split(text) if s]
+    wanted = {query[i:i + 2] for i in range(len(query) - 1)} - {"的机", "什么", "一下", "可以", "能不", "是不"}
+
+    def overlap(sentence: str) -> int:
+        return sum(1 for i in range(len(sentence) - 1) if sentence[i:i + 2] in wanted)
+
+    scores = [overlap(s) for s in sentences]
+    best = max(range(len(sentences)), key=lambda i: scores[i]) if sentences else 0
+    if not sentences or scores[best] == 0 or sum(len(s) for s in sentences[:best + 1]) <= limit:
+        return shorten(text, limit)
+    start = end = best
+    while True:  # widen around the best sentence while it fits, the preceding sentence first
+        grown = False
+        for i in (start - 1, end + 1):
+            if 0 <= i < len(sentences) and sum(len(s) for s in sentences[min(start, i):max(end, i) + 1]) <= limit - 2:
+                start, end, grown = min(start, i), max(end, i), True
+        if not grown:
+            break
+    body = "".join(sentences[start:end + 1])
+    if len(body) > limit - 2:
+        body = body[:limit - 3] + "…"
+    return ("…" if start > 0 else "") + body + ("…" if end < len(sentences) - 1 else "")
 
 
 def say(dispatcher: CollectingDispatcher, text: str, *, citations: Iterable[tuple[str, str, str]] = (),

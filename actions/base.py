@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -83,6 +83,9 @@ class PolicyAction(Action, ABC):
                 else:
                     events = out_of_scope(dispatcher, tracker)
             elif events is None:
+                if self.checks_scope and (aside := aside_of(self.vocabulary, user_text(tracker))):
+                    dispatcher.utter_message(text=f"本文件（中关村支持资金政策）没有涉及“{aside}”，可咨询12345或转人工。"
+                                                  "您问的其他事项：")
                 events = await self.answer(dispatcher, tracker, domain)
         except StoreNotReady:
             log.exception("policy store not ready")
@@ -93,6 +96,10 @@ class PolicyAction(Action, ABC):
             dispatcher.utter_message(text="抱歉，处理这个问题时出错了，已记录下来。您可以换个说法再问，或转人工咨询。",
                                      buttons=steps("human"))
             events = [SlotSet("unanswered_question", user_text(tracker) or None)]
+        if (tracker.active_loop or {}).get("name") == "eligibility_form" and any(
+                e.get("event") == "slot" and e.get("name") == "eligibility_verdict" and e.get("value") for e in events):
+            # a verdict given beside the check (a correction, a question that settled it): the check is over
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         if not self.keeps_handoff_offer and tracker.get_slot("handoff_offered"):
             events.append(SlotSet("handoff_offered", False))
         return [*profile, *events]
@@ -139,9 +146,25 @@ def off_topic(vocabulary: Vocabulary, text: str) -> str | None:
     if not text:
         return None
     term = vocabulary.other_policy_in(text) or vocabulary.off_topic_in(text)
-    if not term or DOCUMENT_ANCHOR.search(text.replace(term, " ")):
+    if not term or DOCUMENT_ANCHOR.search(text.replace(term, " ")) or aside_of(vocabulary, text):
         return None
     return term
+
+
+CLAUSE = re.compile(r"[\s，,。；;！!？?]+|还有|另外|以及|顺便")
+
+
+def aside_of(vocabulary: Vocabulary, text: str) -> str | None:
+    """Another policy or matter named beside a need the document serves ("个税有没有优惠 还有骨干出国培训有没有支持",
+    "搞概念验证有支持吗 另外临床试验的医保政策有没有"): the need is answered, the aside is said to be another matter."""
+    term = vocabulary.other_policy_in(text) or vocabulary.off_topic_in(text) if text else None
+    if not term:
+        return None
+    from actions.eligibility import need_mentions
+
+    # the need in a clause of its own ("首套房贷款利率多少" is one matter, whatever 首套 means elsewhere)
+    clauses = [c for c in CLAUSE.split(text) if c and term not in c]
+    return term if any(need_mentions(vocabulary, c) for c in clauses) else None
 
 
 def original_text(tracker: Tracker) -> str:
@@ -165,7 +188,7 @@ def user_text(tracker: Tracker) -> str:
 def _normalized(text: str) -> str:
     """One normalisation per message text (the actions read the message many times a turn)."""
     vocabulary = get_vocabulary()
-    return normalize(text, vocabulary.english, vocabulary.typos, vocabulary.abbreviations)
+    return normalize(text, vocabulary.english, vocabulary.typos, vocabulary.abbreviations, vocabulary.dialect)
 
 
 def noted_this_turn(tracker: Tracker) -> bool:

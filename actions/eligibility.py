@@ -22,7 +22,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import button, say, shorten, steps
 from actions.base import PolicyAction, user_text
 from actions.knowledge import get_store, get_vocabulary
-from actions.profile import PLACE_INQUIRY, message_facts
+from actions.profile import HYPOTHETICAL, PLACE_INQUIRY, THIRD_PARTY, message_facts, own_facts
 from bot.knowledge.store import PolicyStore, Verdict
 from bot.knowledge.vocabulary import Vocabulary, preferred
 from bot.knowledge.writing import ENGLISH_NOTE
@@ -40,7 +40,8 @@ VALID = {
 MAX_ATTEMPTS = 2
 
 #: "count it as unknown": the user will not find out now — take "unknown" at once
-_SKIP = re.compile(r"(?:按|算|当|写)(?:我们|我|成|作|做)?不确定|先不确定|跳过|先这样算|不管了|先按.{0,4}算|直接给(?:个)?结论")
+_SKIP = re.compile(r"(?:按|算|当|写)(?:我们|我|成|作|做)?不确定|先不确定|跳过|先这样算|不管了|先按.{0,4}算|直接给(?:个)?结论|"
+                   r"得问|要问一?下|回头(?:问|查)|问问.{0,8}才知道|得去查|得查一?下")
 _DONT_KNOW = re.compile(r"不太?(确定|知道|清楚|了解)|没数|说不好|搞不清|不记得|不晓得|不懂|没概念|不好说|待确认")
 #: the user speaks of their own organisation (not of a kind of applicant in general)
 FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单位|我方|俺们|我是|我这|我家|我哋|敝校|我校|本校|敝司|敝单位|"
@@ -58,7 +59,7 @@ RULES_OF_APPLYING = ("thresholds", "combining")
 #: asks whether a need is supported ("有支持吗", "有补贴吗"), not who may apply
 NEED_ASK = re.compile(r"有(?:什么|啥|哪些)?(?:支持|补贴|补助|资助|奖励|扶持|政策)(?:吗|么|没|不)?|能(?:给|拿到?)(?:支持|补贴)|支持(?:吗|么)")
 #: which measures suit a kind of applicant
-WHICH_MEASURES = re.compile(r"哪些(?:措施|条|政策|支持|资金|项目|条款)|哪几条|哪(?:一)?条|适用哪|适合哪|能(?:申请|报|申报|享受|拿)(?:什么|哪些|啥)"
+WHICH_MEASURES = re.compile(r"哪些\s*(?:措施|条|政策|支持|资金|项目|条款)|(?:政策|措施)支持(?:啥|什么|哪些)|哪几条|哪(?:一)?条|适用哪|适合哪|能(?:申请|报|申报|享受|拿)(?:什么|哪些|啥)"
                             r"|(?:什么|哪些|啥)(?:措施|政策|支持)(?:适用|适合|可以|能)|对口|有(?:哪些|什么|啥)(?:措施|支持|政策)"
                             r"|对应(?:的)?(?:条款|措施|政策)|有对应|能用的|能用啥|有啥能用|能享受(?:哪|什么|啥)|专门的(?:条款|措施|政策|支持)|能用(?:上)?哪|用得上|(?:条款|措施)(?:吗|没|不)")
 #: asks whether someone may apply
@@ -73,7 +74,7 @@ PLACE_QUESTION = re.compile(r"算不算|算.{0,8}(?:吗|么)|是不是.{0,8}(?:�
 #: a question about who may apply in general
 GENERAL_RULE = re.compile(r"谁|哪些单位|哪类|什么样的|什么单位|哪种|支持对象|申报条件|申请条件|什么条件|资格条件|条件是|门槛|"
                           r"要求是|有什么要求|算不算|属不属于|属于.{0,6}吗|在不在.{0,4}范围")
-QUESTION = re.compile(r"[?？]|吗|么|呢|什么|啥|怎么|如何|哪|是否|算不算|是不是|能不能|可不可以|有没有|在不在|属不属于")
+QUESTION = re.compile(r"[?？]|吗|么|呢|什么|啥|怎么|咋|怎样|如何|哪|是否|算不算|是不是|能不能|可不可以|有没有|在不在|属不属于")
 
 ICONS = {"met": "✅", "not_met": "❌", "unknown": "❓", "conditional": "❓", "reference": "⚠️"}
 STATUS_WORDS = {"met": "满足", "not_met": "不满足", "unknown": "待确认", "conditional": "待确认", "reference": "参照执行"}
@@ -282,16 +283,38 @@ class ActionRouteEligibility(PolicyAction):
         text = user_text(tracker)
         kinds = self.vocabulary.kinds_in(text) if text else []
         facts = message_profile(self.vocabulary, tracker, text)
-        if (which := kinds or own_kind(tracker, text)) and WHICH_MEASURES.search(text):
-            kinds = which
-            await self.measures_for_kinds(dispatcher, kinds)
-            if ELIGIBILITY_ASK.search(text) and (facts.get("registration") or facts.get("hightech")):
-                # "该看哪一条 还有注册在北京但不在示范区的孵化器能不能申请": the rule for those facts too
-                await self.general_answer(dispatcher, text, facts, [])
-            return [FollowupAction("action_listen")]
+        if text and (related := THIRD_PARTY.search(text)):  # "我们学校下面的校办企业呢": that organisation's kind
+            facts = implied({slot: code if code in VALID[slot] else None
+                             for slot, code in message_facts_of(self.vocabulary, related.group(0)).items()})
+            kinds = self.vocabulary.kinds_in(related.group(0)) or kinds
         from actions.funds import WANTS_TO_APPLY, ActionRecommendFund
 
         needs = need_mentions(self.vocabulary, text)
+        if (which := kinds or own_kind(tracker, text)) and WHICH_MEASURES.search(text):
+            kinds = which
+            named = await self.measures_for_kinds(dispatcher, kinds)
+            events: list[EventType] = []
+            wanted = await self.call(lambda: {m.number for code in needs for m in self.store.measures_for_topic(code)})
+            if wanted - named:
+                # "孵化器跟投资这两块分别是哪条": the need the kinds leave out, too
+                events += await ActionRecommendFund(self._store, self._vocabulary).recommend(dispatcher, tracker, text)
+            # "我们能报吗" asks about their own case; "我们是孵化器运营方 孵化器能申请哪几条" asks for the measures only
+            own = FIRST_PERSON.search(text) and not THIRD_PARTY.search(text) and any(
+                not re.match(r"哪|什么|啥|几|些", text[m.end():m.end() + 2]) for m in ELIGIBILITY_ASK.finditer(text))
+            if own:  # "科技型社会组织这块政策支持啥 我们协会自己能申报吗": their own case as well
+                profile = profile_of(tracker)
+                verdict = await self.call(self.store.check_eligibility, profile)
+                if not settled(verdict):
+                    return [*events, FollowupAction("eligibility_form")]
+                events += await give_verdict(self, dispatcher, profile)
+            elif ELIGIBILITY_ASK.search(text) and (facts.get("registration") or facts.get("hightech")):
+                # "该看哪一条 还有注册在北京但不在示范区的孵化器能不能申请": the rule for those facts too
+                await self.general_answer(dispatcher, text, facts, [])
+            from actions.compound import answer_the_rest
+
+            # "投资机构能申请哪几条 还有支持方式是直接拨钱还是股权投入": a fact or open detail beside them
+            events += await answer_the_rest(self, dispatcher, tracker, domain, "own_case" if own else "rule")
+            return [*events, FollowupAction("action_listen")]
         if needs and not GENERAL_RULE.search(text) and not FIRST_PERSON.search(text) or (
                 text and NEED_ASK.search(text) and not ELIGIBILITY_ASK.search(text) and not WANTS_TO_APPLY.search(text)):
             # "企业参与国际标准制定能支持吗", "我们要办个国际学术会议 有支持吗": a need, not who may apply
@@ -315,7 +338,8 @@ class ActionRouteEligibility(PolicyAction):
         named = any(facts.values()) or bool(kinds)
         own = STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))  # "注册在深圳的公司能申请吗" describes a kind
         personal = (bool(FIRST_PERSON.search(text)) or bool(own) or corrects_verdict(tracker, self.vocabulary)
-                    or (not named and not GENERAL_RULE.search(text)))
+                    or (not named and not GENERAL_RULE.search(text))) and not (
+            named and (THIRD_PARTY.search(text) or HYPOTHETICAL.search(text)))
         if not personal:
             events = await self.general_answer(dispatcher, text, facts, kinds)
             from actions.compound import answer_the_rest
@@ -327,7 +351,8 @@ class ActionRouteEligibility(PolicyAction):
         unasked = profile.get("subject_type") == AMBIGUOUS and attempts_of(tracker).get("subject_type", 0) == 0
         if settled(verdict) and (not unasked or any(c.status == "not_met" for c in verdict.conditions)):
             events = await give_verdict(self, dispatcher, profile)
-            if needs and verdict.outcome != "not_eligible":  # "我们是国高 注册在海淀 想申请首台套 能报吗": the need too
+            if needs and (verdict.outcome != "not_eligible" or WHICH_MEASURES.search(text)):
+                # "我们是国高 注册在海淀 想申请首台套 能报吗", "… which measure is it and can we apply": the need too
                 events += await ActionRecommendFund(self._store, self._vocabulary).recommend(dispatcher, tracker, text)
             from actions.compound import answer_the_rest
 
@@ -339,7 +364,8 @@ class ActionRouteEligibility(PolicyAction):
             return [*events, FollowupAction("eligibility_form")]
         return [FollowupAction("eligibility_form")]
 
-    async def measures_for_kinds(self, dispatcher: CollectingDispatcher, kinds: list[str]) -> None:
+    async def measures_for_kinds(self, dispatcher: CollectingDispatcher, kinds: list[str]) -> set[int]:
+        """The measures that name these kinds, listed with the words that name them; returns their numbers."""
         found = await self.call(self.store.measures_for_kinds, kinds)
         names = "、".join(self.vocabulary.kind_name(k) for k in kinds)
         measures = await self.call(self.store.measures)
@@ -363,6 +389,7 @@ class ActionRouteEligibility(PolicyAction):
             citations=[(m.citation, shorten(m.text, 300), m.section_id) for m, _ in found],
             buttons=[*(button(f"第{m.number}条详情", "ask_measure", measure=str(m.number)) for m, _ in found[:3]),
                      *steps("eligibility")])
+        return {m.number for m, _ in found}
 
     async def general_answer(self, dispatcher: CollectingDispatcher, text: str, facts: dict[str, str | None],
                              kinds: list[str]) -> list[EventType]:
@@ -528,7 +555,9 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def _from_text(self, tracker: Tracker, slot: str) -> dict[str, Any]:
         text = user_text(tracker)
-        stated = message_facts(tracker, self.vocabulary)  # a button's entities too (the slots map nothing themselves)
+        if text and HYPOTHETICAL.search(text) and message_facts(tracker, self.vocabulary).get(slot):
+            return {}  # "要是注册在北京别的区会咋样": a question about the rule; the ask action answers it
+        stated = own_facts(tracker, self.vocabulary)  # a button's entities too (the slots map nothing themselves)
         if stated.get(slot):
             return {} if stated[slot] == tracker.get_slot(slot) else {slot: stated[slot]}
         if tracker.get_slot("requested_slot") != slot:
@@ -604,6 +633,11 @@ class ValidateEligibilityForm(FormValidationAction):
                 word, info = amb
                 options = "、".join(SUBJECT_NAMES.get(o, o) for o in info.get("options") or [])
                 dispatcher.utter_message(text=f"“{word}”要看以什么类别申报（{options}）。{info.get('note', '')}")
+            from actions.profile import slot_before_turn
+
+            if slot_before_turn(tracker, "requested_slot") != "subject_type":
+                # "我们是一家医院 能申报吗": said before the question was asked; the question is still to come
+                return {"subject_type": None}
             attempts["subject_type"] = attempts.get("subject_type", 0) + 1
             return {"subject_type": None, "profile_attempts": attempts}
         return {"subject_type": code if code in VALID["subject_type"] else None}
@@ -669,6 +703,9 @@ class AskProfileFact(PolicyAction):
 
     async def context_answer(self, text: str) -> str:
         """A question asked while the check waits for this fact: about the fact, or else from the document."""
+        supposed = (message_facts_of(self.vocabulary, text).get(self.slot) or "") if HYPOTHETICAL.search(text) else ""
+        if supposed in SUPPOSED_RULES.get(self.slot, {}):  # "要是注册在北京别的区会咋样": the rule for that case
+            return SUPPOSED_RULES[self.slot][supposed]
         if any(w in text for w in TOPIC_WORDS[self.slot]):
             if self.slot == "registration":
                 return ("文件只说中关村示范区实行“一区多园”（二（三）），没有列出具体园区或街道范围，所以我没法替您判断某个区或园区"
@@ -680,6 +717,28 @@ class AskProfileFact(PolicyAction):
         if hits and related(hits[0].score):
             return f"文件中相关的规定（{hits[0].citation}）：「{shorten(hits[0].text, 120)}」"
         return "这个问题文件里没有直接对应的规定，可以稍后转人工细问。"
+
+
+#: what 三（一） says of a supposed fact ("要是…会怎样"), asked while the check waits for that fact
+SUPPOSED_RULES = {
+    "registration": {
+        "zgc": "按三（一），注册在中关村示范区范围内的（企业还须为国家高新或中关村高新）属于支持对象。",
+        "beijing_other": "按三（一），注册在北京市其他地区、符合支持条件的创新主体“参照执行”——不是直接适用，也不是不能申报。",
+        "outside": "按三（一），支持对象须注册在北京（示范区内直接适用，北京市其他地区参照执行），注册在北京以外的不属于支持对象。",
+    },
+    "hightech": {
+        "none": "按三（一），企业须为国家高新技术企业或中关村高新技术企业；没有这两种资质的企业不属于支持对象。",
+        "national": "按三（一），国家高新技术企业满足资质条件，还要看注册地。",
+        "zgc": "按三（一），中关村高新技术企业满足资质条件，还要看注册地。",
+    },
+}
+
+
+def message_facts_of(vocabulary: Vocabulary, text: str) -> dict[str, str | None]:
+    """The profile facts a text states, read in context, without a tracker (the NLU's entities aside)."""
+    from actions.profile import resolve
+
+    return resolve(vocabulary, text, [])
 
 
 def answered_this_turn(tracker: Tracker) -> bool:
@@ -734,4 +793,18 @@ class ActionCheckEligibility(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
-        return [*await give_verdict(self, dispatcher, profile_of(tracker)), SlotSet("profile_attempts", None)]
+        already = answered_this_turn(tracker)
+        profile = profile_of(tracker)
+        events = [*await give_verdict(self, dispatcher, profile), SlotSet("profile_attempts", None)]
+        text = user_text(tracker)
+        if text and not already:
+            # "在示范区登记的 对了我们想办个国际学术会议 有对应条款不": the check ends, and the rest is answered too
+            verdict = events[0]["value"] if events and events[0].get("name") == "eligibility_verdict" else {}
+            if need_mentions(self.vocabulary, text) and (verdict or {}).get("outcome") != "not_eligible":
+                from actions.funds import ActionRecommendFund
+
+                events += await ActionRecommendFund(self._store, self._vocabulary).recommend(dispatcher, tracker, text)
+            from actions.compound import answer_the_rest
+
+            events += await answer_the_rest(self, dispatcher, tracker, domain, "own_case")
+        return events

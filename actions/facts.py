@@ -13,7 +13,7 @@ from actions.answers import HOTLINE, say, shorten, steps
 from actions.base import PolicyAction, user_text
 from actions.policy_search import ActionSearchPolicy, answer_from_index
 from actions.unstated import answer_unstated
-from bot.knowledge.relevance import covered
+from bot.knowledge.relevance import covered, strong
 from bot.knowledge.store import DocumentInfo, FactInfo
 
 #: words that put a question inside the policy domain: the NLU's "out of scope" is overridden only with one of them
@@ -23,6 +23,17 @@ POLICY_DOMAIN = re.compile(r"政策|措施|文件|资金|补贴|补助|资助|�
 THIS_DOCUMENT = re.compile(r"中关村|示范区|京科发|支持资金|第.{1,3}条|措施|文件|这个政策|本政策|这政策|该政策|这笔钱|拨下来|拨款")
 #: the support this document gives, as the subject of a question ("补助到账了要交所得税吗")
 SUPPORT_MONEY = re.compile(r"补助|补贴|资助|奖励|支持资金|这笔钱|这笔资金|拿到的钱|给的钱")
+
+#: facts that name a way of working without its rules: a question about how it works is told they are not stated
+MECHANISMS = ("support_methods", "milestone", "case_by_case", "integrity_ethics", "policy_evaluation")
+DETAIL_ASK = re.compile(r"怎么|咋|如何|谁|哪|多久|多长|几天|收费|费用|要不要|是不是要|还是|具体|流程|玩法|操作|运作|条件|资质|标准|门槛|占")
+
+#: details of an application ("从交申请到批下来得等几天"): asked with words of applying, they are about these funds
+APPLYING_DETAILS = ("deadline", "materials", "review", "payment", "quota", "combining")
+APPLYING = re.compile(r"交申请|递申请|交了申请|申报|报上去|批下来|审批下来|立项")
+
+#: asks for the verdict itself ("你直接给个结论")
+CONCLUSION = re.compile(r"给(?:个|我|一个)?结论|下(?:个)?结论|结论是啥|结论是什么|到底能不能(?:报|申请)")
 
 HEADER_FACTS = ("title", "doc_number", "issuers", "issue_date", "effective_date", "repealed", "approval")
 
@@ -114,7 +125,12 @@ class ActionAnswerDocFact(PolicyAction):
         facts: dict[str, FactInfo] = await self.call(self.store.facts)
         if fact in facts:
             f = facts[fact]
-            say(dispatcher, f"文件规定：「{f.quote}」。", citations=[(f.citation, f.quote, f.section_id)],
+            detail = ""
+            if fact in MECHANISMS and DETAIL_ASK.search(self.vocabulary.without(text, "fact")):
+                # "股权投入是市里直接投还是走引导基金", "伦理审查去哪做 审多久": the document names the mechanism only
+                detail = (f"\n文件只写到这一层，没有规定具体怎么操作（由谁办理、条件、流程、时限或费用等）；"
+                          f"这些以对应资金管理办法和申报指南为准，也可以转人工或拨打{HOTLINE}咨询。")
+            say(dispatcher, f"文件规定：「{f.quote}」。{detail}", citations=[(f.citation, f.quote, f.section_id)],
                 buttons=steps("funds", "need"))
             return []
         return await ActionSearchPolicy(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
@@ -168,6 +184,17 @@ class ActionAnswerOtherPolicy(PolicyAction):
 
             return await ActionSearchPolicy(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         rest = text.replace(term, " ") if term else text
+        from actions.eligibility import need_mentions
+
+        if term and need_mentions(self.vocabulary, rest):
+            # "个税有没有优惠啊 还有我们核心技术骨干想出国交流培训 有没有支持": the other policy is not covered,
+            # the need is
+            from actions.funds import ActionRecommendFund
+
+            if not self.checks_scope:  # (a question action said so already)
+                dispatcher.utter_message(text=f"本文件（中关村支持资金政策）没有涉及“{term}”，可咨询{HOTLINE}或转人工。"
+                                              "您问的其他事项：")
+            return await ActionRecommendFund(self._store, self._vocabulary).recommend(dispatcher, tracker, rest)
         hits = await self.call(self.store.search, rest, 3) if rest.strip() else []
         if hits and covered(hits[0].score) and (not term or self.latest(tracker, "topic")):
             prefix = f"{doc.ref}没有涉及“{term}”本身（可咨询{HOTLINE}或转人工）；" if term else ""
@@ -200,6 +227,10 @@ class ActionAnswerOutOfScope(PolicyAction):
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         from actions.eligibility import states_own_facts
 
+        if text and tracker.get_slot("eligibility_verdict") and CONCLUSION.search(text):
+            from actions.eligibility import ActionRouteEligibility  # "证书先不管了 你直接给个结论"
+
+            return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         if states_own_facts(tracker, self.vocabulary):  # "等下 注册地其实不在示范区" read as off-topic
             from actions.funds import ActionHandleProfileFacts
 
@@ -232,16 +263,22 @@ class ActionAnswerOutOfScope(PolicyAction):
             # "2023年以后还能报吗 还是只管2022年": how long the measures hold, and whom to contact, are about them
             if topic is not None and topic["code"] in ("end_date", "contact"):  # "受理部门的办公地址和邮箱能给一下吗"
                 return await answer_unstated(self, dispatcher, tracker, topic)
-            hits = await self.call(self.store.search, text, 3) if in_domain else []
+            found = await self.call(self.store.search, text, 3)
+            hits = found if in_domain else []
             # "公司成立不到两年 文件对成立年限有要求没": a detail of applying that this document leaves open — when
             # the message points at it (not "国家自然科学基金怎么申请")
             # … or a follow-up in a conversation about the document ("好 那接下来我该找谁 具体怎么报" after a verdict)
             about_document = any(tracker.get_slot(s) for s in ("eligibility_verdict", "suggested_fund", "need_text"))
+            applying = topic is not None and topic["code"] in APPLYING_DETAILS and bool(APPLYING.search(text))
             if topic is not None and (in_domain or about_document) and (
-                    THIS_DOCUMENT.search(text) or about_document or hits and covered(hits[0].score)):
+                    THIS_DOCUMENT.search(text) or about_document or applying or hits and covered(hits[0].score)):
                 return await answer_unstated(self, dispatcher, tracker)
             if hits and covered(hits[0].score):
                 return await answer_from_index(self, dispatcher, tracker, hits)
+            if found and strong(found[0].score):
+                # a passage this close answers it even with none of the document's words ("准备组织一个品牌性的
+                # 国际科技交流活动", "那中心城区的机构呢" after 第9条)
+                return await answer_from_index(self, dispatcher, tracker, found)
         return out_of_scope(dispatcher, tracker)
 
 

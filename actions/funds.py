@@ -44,8 +44,8 @@ class ActionRecommendFund(PolicyAction):
         from actions.profile import message_facts
 
         if (kinds := self.vocabulary.kinds_in(need)) and WHICH_MEASURES.search(need) and not self._topics(need):
-            await ActionRouteEligibility(self._store, self._vocabulary).measures_for_kinds(dispatcher, kinds)
-            return [SlotSet("need_text", need)]
+            events = await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+            return [SlotSet("need_text", need), *events]
         if await self.own_case_first(need, tracker):
             # "我们是外企在京设的研发中心 持国家高新证 注册地在示范区 想报": they describe themselves and ask to apply
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
@@ -187,8 +187,7 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
 
     router = ActionRouteEligibility(action._store, action._vocabulary)
     if (kinds := action.vocabulary.kinds_in(text) or own_kind(tracker, text)) and WHICH_MEASURES.search(text):
-        await router.measures_for_kinds(dispatcher, kinds)
-        return []
+        return await router.answer(dispatcher, tracker, domain)  # the measures for the kind (and what else it asks)
     asks = ELIGIBILITY_ASK.search(text) or WANTS_TO_APPLY.search(text)
     if asks and (kinds or action.vocabulary.best(text, "subject_type") or any(tracker.get_slot(s) for s in PROFILE)):
         # "国企能参与吗", "咱学校也想报一下", "那咱们这情况直接就能报了吧" read as another intent
@@ -268,7 +267,7 @@ class ActionDescribeFund(PolicyAction):
 
 
 #: details of applying no measure states, asked about named measures: the answer is that they are not stated
-OPEN_DETAILS = ("combining", "review", "payment", "thresholds", "rules", "contact", "budget")
+OPEN_DETAILS = ("combining", "review", "payment", "thresholds", "rules", "contact", "budget", "quota", "method")
 
 
 class ActionDescribeMeasure(PolicyAction):

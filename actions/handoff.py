@@ -64,7 +64,9 @@ async def answer_contact_question(action: PolicyAction, dispatcher: CollectingDi
         return None
     doc = await action.call(action.store.document)
     topic = doc.unstated_topic(text)
-    if not topic or topic["code"] != "contact":
+    contact = next((t for t in doc.unstated if t["code"] == "contact"), None)
+    # "那找谁报名 几号截止 有对接人电话没": a contact cue among other details still asks for information
+    if not topic or not contact or not (topic["code"] == "contact" or any(c in text for c in contact.get("cues") or [])):
         return None
     from actions.unstated import answer_unstated
 

@@ -7,7 +7,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answers import button, say, shorten, steps
+from actions.answers import button, excerpt, say, shorten, steps
 from actions.base import PolicyAction, user_text
 from actions.unstated import answer_unstated
 from bot.knowledge.relevance import covered, related
@@ -25,7 +25,7 @@ async def answer_from_index(action: PolicyAction, dispatcher: CollectingDispatch
     else:
         head = f"{prefix}文件中相关的规定（{best.citation}）："
         events = []
-    say(dispatcher, f"{head}\n「{shorten(best.text, 220)}」",
+    say(dispatcher, f"{head}\n「{excerpt(best.text, user_text(tracker), 220)}」",
         citations=[(best.citation, best.text, best.section_id)], buttons=steps("eligibility", "materials"))
     return events
 

@@ -97,6 +97,17 @@ def mentions(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]], 
     return sorted(out, key=lambda m: m.start)
 
 
+#: the message asks about an organisation tied to the user's, not about the user's own ("我们学校下面的校办企业呢
+#: 也能报吗", "我们孵化的团队能不能申请"): what it says is no fact about the user
+THIRD_PARTY = re.compile(r"(?:下面|下属|底下|旗下|名下|孵化|投资|投|合作|控股|参股|服务|入驻|对接)的(?:\S{0,4}?)"
+                         r"(?:企业|公司|单位|机构|团队|项目|初创)|校办(?:企业|公司|工厂)|子公司|关联(?:公司|企业)|被投(?:企业|公司)|"
+                         r"在孵(?:企业|团队|项目)")
+#: the message supposes a fact ("要是注册在北京别的区不在示范区会咋样"): a question about the rule, no fact about the user
+HYPOTHETICAL = re.compile(r"要是|如果|假如|假设|万一|若是|倘若|比方说|打个比方")
+#: a group the user compares themselves with: "跟示范区里的企业待遇一样吗" states nothing about the user
+COMPARED_WITH = re.compile(r"(?:跟|和|与|同|比起?)([^，,。；;？?！!\s]{1,12}?)(?:的?待遇|一样|相同|有区别|区别|不同|差别|比)")
+#: a place named for its own policies: "那天津本地的科技政策你这有吗" is no registration
+PLACE_POLICY_AFTER = re.compile(r"^(?:本地|当地|那边|这边|市|省|区)?的?(?:科技|人才|产业|地方|本地)?(?:政策|措施|补贴|扶持|规定)")
 #: asking whether a place is in the zone, not saying it is: "昌平算示范区吗", "在不在示范区", "是不是示范区"
 ZONE_ASKED_BEFORE = re.compile(r"(?:算不算|是不是|属不属于|在不在|算|属于|在)$")
 ZONE_ASKED_AFTER = re.compile(r"^(?:内|里|范围内?)?(?:吗|么|嘛|不|没)")
@@ -152,16 +163,32 @@ NO_CERTIFICATE = re.compile(r"(?:没有|没|无|还没有)(?:任何|什么|啥)?
                             r"(?:过期|到期|失效|被取消|取消了|没续|没有续)(?!.{0,12}(?:续没续|续上没|不清楚|不确定|不知道|说不好|不好说))")
 
 
+#: a certificate denied after it is named: "国高好像没有", "国高和中关村高新 都没有"
+DENIED_AFTER = re.compile(r"^(?:\s*(?:和|与|跟|及|、|,|，|还有)\s*(?:国家高新|国高|中关村高新|高企|高新)(?:技术企业|企业|资质|认定)?)*"
+                          r"(?:资质|认定|证书)?\s*(?:好像|应该|也|都|均|暂时|目前|还|都还|也还|我们|咱)*(?:没有|没|无|不是)(?!问题|关系|事)")
+#: a certificate the user must ask about: "中关村高新得问下财务", "国高不太清楚"
+UNSURE_AFTER = re.compile(r"^(?:的)?(?:资质|认定|证书)?(?:的话|这块|这个|方面)?\s*(?:我|我们)?(?:也|还)?"
+                          r"(?:(?:得|要|需要|还得|还要|得去|要去)(?:问下|问问|问一下|确认|查一下|查下|核实)|"
+                          r"不确定|不清楚|不知道|说不准|待确认|不太清楚|不记得|不太确定)")
+
+
 def _hightech(text: str, found: list[Mention]) -> str | None:
     codes = [] if found or not NO_CERTIFICATE.search(text) else ["none"]
     for m in found:
         before = text[max(0, m.start - 8):m.start]
         if REQUIREMENT_BEFORE.search(before) or CERTIFICATE_QUESTION_AFTER.search(text[m.end:m.end + 16]):
             continue  # asked about, not stated
-        applying = (APPLYING_BEFORE.search(before) or APPLYING_AFTER.search(text[m.end:m.end + 14])
-                    or LAPSED_BEFORE.search(before))
+        after = text[m.end:m.end + 20]
+        applying = (APPLYING_BEFORE.search(before) or APPLYING_AFTER.search(after[:14])
+                    or LAPSED_BEFORE.search(before) or DENIED_AFTER.search(after))
+        if m.code != "none" and UNSURE_AFTER.search(after):
+            codes.append("unknown")
+            continue
         codes.append("none" if m.code != "none" and applying else m.code)
-    return preferred("hightech", codes)
+    held = [c for c in codes if c in ("national", "zgc", "certified")]
+    if held:
+        return preferred("hightech", held)
+    return "unknown" if "unknown" in codes else preferred("hightech", codes)
 
 
 def _subject(vocabulary: Vocabulary, text: str, found: list[Mention]) -> str | None:
@@ -202,6 +229,10 @@ def _ambiguous_roles(vocabulary: Vocabulary, text: str) -> list[tuple[int, int]]
 def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -> dict[str, str | None]:
     """slot → the code this message states (None: the message states nothing about it)."""
     found = {slot: mentions(vocabulary, text, entities, slot) for slot in PROFILE}
+    compared = [(m.start(1), m.end(1)) for m in COMPARED_WITH.finditer(text)]
+    found = {slot: [m for m in ms if not any(s <= m.start and m.end <= e for s, e in compared)]
+             for slot, ms in found.items()}
+    found["registration"] = [m for m in found["registration"] if not PLACE_POLICY_AFTER.search(text[m.end:m.end + 8])]
     out = {
         "subject_type": _subject(vocabulary, text, found["subject_type"]),
         "registration": _registration(text, found["registration"]),
@@ -224,6 +255,15 @@ def _resolved(vocabulary: Vocabulary, text: str,
     return tuple(resolve(vocabulary, text, found).items())
 
 
+def own_facts(tracker: Tracker, vocabulary: Vocabulary | None = None) -> dict[str, str | None]:
+    """The facts the latest message states about the user's own organisation: none when it supposes them ("要是注册在
+    外地呢") or speaks of an organisation tied to theirs ("我们学校下面的校办企业呢")."""
+    text = user_text(tracker)
+    if text and (HYPOTHETICAL.search(text) or THIRD_PARTY.search(text)):
+        return {}
+    return message_facts(tracker, vocabulary)
+
+
 def slot_before_turn(tracker: Tracker, slot: str) -> Any:
     """A slot's value before the latest user message."""
     value = before = None
@@ -238,6 +278,6 @@ def slot_before_turn(tracker: Tracker, slot: str) -> Any:
 def profile_events(tracker: Tracker, vocabulary: Vocabulary | None = None) -> list[dict[str, Any]]:
     """The profile facts the latest message states, as slot events: every question action applies them before it
     answers (the slots have custom mappings, so Rasa fills nothing itself). A button's entities count too."""
-    stated = message_facts(tracker, vocabulary)
+    stated = own_facts(tracker, vocabulary)
     return [SlotSet(slot, code) for slot, code in stated.items()
             if code is not None and code != tracker.get_slot(slot)]

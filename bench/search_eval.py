@@ -104,7 +104,7 @@ def calibrate(store, questions: list[dict]) -> None:  # type: ignore[no-untyped-
     place or policy, at the thresholds of bot/knowledge/relevance.py."""
     import re
 
-    from bot.knowledge.relevance import COVERED_SCORE, RELATED_SCORE
+    from bot.knowledge.relevance import COVERED_SCORE, RELATED_SCORE, STRONG_SCORE
     from bot.knowledge.vocabulary import Vocabulary
 
     vocab = Vocabulary.from_corpus(ROOT / "policy_corpus")
@@ -124,7 +124,7 @@ def calibrate(store, questions: list[dict]) -> None:  # type: ignore[no-untyped-
 
     pos = [top(q["q"]) for q in questions]
     neg = [top(q) for q in negatives]
-    for name, t in (("covered", COVERED_SCORE), ("related", RELATED_SCORE)):
+    for name, t in (("strong", STRONG_SCORE), ("covered", COVERED_SCORE), ("related", RELATED_SCORE)):
         print(f"threshold {name}={t}: document questions above {sum(s >= t for s in pos) / len(pos):.1%}, "
               f"out-of-scope questions above {sum(s >= t for s in neg) / len(neg):.1%} "
               f"({len(pos)} / {len(neg)} labelled)")

@@ -57,8 +57,10 @@ class Vocabulary:
                  pending: list[str] | None = None, ambiguous_subjects: dict[str, dict[str, Any]] | None = None,
                  applicant_kinds: dict[str, dict[str, Any]] | None = None,
                  english: dict[str, str] | None = None, off_topics: list[str] | None = None,
-                 abbreviations: dict[str, str] | None = None) -> None:
+                 abbreviations: dict[str, str] | None = None, dialect: dict[str, str] | None = None) -> None:
         self.entities = entities
+        #: written Cantonese → Mandarin (冇 → 没有, 喺 → 在)
+        self.dialect = dialect or {}
         #: pinyin initials users type inside Chinese (gxqy → 高新企业, zgc → 中关村)
         self.abbreviations = {k.lower(): v for k, v in (abbreviations or {}).items()}
         #: matters outside enterprise support funds that share words with the document (房贷, 信用卡, 出口退税)
@@ -95,7 +97,8 @@ class Vocabulary:
                    dict(data.get("ambiguous_subjects") or {}), dict(data.get("applicant_kinds") or {}),
                    {str(k): str(v) for k, v in (data.get("english") or {}).items()},
                    list(data.get("off_topics") or []),
-                   {str(k): str(v) for k, v in (data.get("abbreviations") or {}).items()})
+                   {str(k): str(v) for k, v in (data.get("abbreviations") or {}).items()},
+                   {str(k): str(v) for k, v in (data.get("dialect") or {}).items()})
 
     def learn(self, examples_dir: Path, skip: str = "entities.yml") -> int:
         """Add the entity spans annotated in the NLU training data (typos such as 国搞 included).

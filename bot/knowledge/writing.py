@@ -127,11 +127,30 @@ def expand_abbreviations(text: str, abbreviations: dict[str, str]) -> str:
                   lambda m: abbreviations.get(m.group(0).lower(), m.group(0)), text)
 
 
+_SPACED = re.compile(r"^(?:[\u4e00-\u9fff][ \u3000]+){3,}[\u4e00-\u9fff]?")
+
+
+def from_dialect(text: str, dialect: dict[str, str]) -> str:
+    """Written Cantonese words (冇, 唔, 喺, 我哋 …) in their Mandarin form, longest first, from the lexicon's table."""
+    for word in sorted((w for w in dialect if w in text), key=len, reverse=True):
+        text = text.replace(word, dialect[word])
+    return text
+
+
+def unspace(text: str) -> str:
+    """"首 都 科 技 创 新 券 在 哪 条 里": characters typed one by one with spaces between them, joined again."""
+    if not _SPACED.match(text):
+        return text
+    return re.sub(r"(?<=[\u4e00-\u9fff])[ \u3000]+(?=[\u4e00-\u9fff])", "", text)
+
+
 def normalize(text: str, glossary: dict[str, str] | None = None, typos: TypoRepair | None = None,
-              abbreviations: dict[str, str] | None = None) -> str:
-    """What the NLU, the actions and the index read: simplified Chinese, English terms in Chinese, pinyin initials
-    spelled out, typos repaired."""
-    text = to_simplified(text)
+              abbreviations: dict[str, str] | None = None, dialect: dict[str, str] | None = None) -> str:
+    """What the NLU, the actions and the index read: simplified Chinese, written Cantonese in Mandarin, English
+    terms in Chinese, pinyin initials spelled out, typos repaired."""
+    text = unspace(to_simplified(text))
+    if dialect:
+        text = from_dialect(text, dialect)
     if glossary and is_english(text):  # a question in English
         text = from_english(text, glossary)
     elif _LATIN.search(text):  # Chinese with pinyin initials or English words in it: "我们是startup 想apply"

@@ -34,6 +34,7 @@ class ChineseTextNormalizer(GraphComponent):
         self._config = config
         self._glossary: dict[str, str] | None = None
         self._abbreviations: dict[str, str] | None = None
+        self._dialect: dict[str, str] | None = None
         self._typos: TypoRepair | None = None
 
     @classmethod
@@ -59,6 +60,14 @@ class ChineseTextNormalizer(GraphComponent):
         return self._abbreviations
 
     @property
+    def dialect(self) -> dict[str, str]:
+        if self._dialect is None:
+            path = Path(self._config["lexicon"])
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+            self._dialect = {str(k): str(v) for k, v in ((data or {}).get("dialect") or {}).items()}
+        return self._dialect
+
+    @property
     def typos(self) -> TypoRepair:
         if self._typos is None:
             from bot.knowledge.vocabulary import Vocabulary
@@ -70,7 +79,7 @@ class ChineseTextNormalizer(GraphComponent):
     def _convert(self, message: Message) -> None:
         text = message.get(TEXT)
         if isinstance(text, str) and text and not text.startswith(("/", "／")):
-            converted = normalize(text, self.glossary, self.typos, self.abbreviations)
+            converted = normalize(text, self.glossary, self.typos, self.abbreviations, self.dialect)
             if converted != text:
                 message.set(TEXT, converted)
 

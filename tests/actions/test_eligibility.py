@@ -280,3 +280,72 @@ async def test_a_need_beside_an_open_own_case_is_answered_before_the_check_asks(
     tracker = make_tracker("孵化器有支持吗 我们就是做孵化的 注册在海淀 能不能报", "check_eligibility")
     events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, tracker, {})
     assert "第9条" in texts(dispatcher) and events[-1]["name"] == "eligibility_form"
+
+
+async def test_a_related_organisation_gets_the_rule_for_its_kind(store, vocabulary, dispatcher, make_tracker):
+    """"我们学校下面的校办企业呢" after the school's verdict: the rule for enterprises, not the school's verdict again."""
+    tracker = make_tracker("那我们学校下面的校办企业呢 也能报吗", "check_eligibility",
+                           slots={"subject_type": "university", "registration": "zgc"})
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, tracker, {})
+    assert "eligibility_verdict" not in slot_events(events)
+    assert "国家高新技术企业" in texts(dispatcher), texts(dispatcher)
+
+
+async def test_a_supposed_registration_asked_inside_the_check_gets_its_rule(store, vocabulary, dispatcher,
+                                                                            make_tracker):
+    events = [{"event": "slot", "name": "requested_slot", "value": "registration"},
+              {"event": "action", "name": "action_listen"},
+              {"event": "user", "text": "要是注册在北京别的区不在示范区会咋样"}]
+    tracker = make_tracker("要是注册在北京别的区不在示范区会咋样", "inform", events=events,
+                           slots={"requested_slot": "registration", "hightech": "national"},
+                           active_loop="eligibility_form")
+    form_events = await ValidateEligibilityForm(vocabulary, store).run(dispatcher, tracker, {"forms": {}})
+    assert "registration" not in {e.get("name") for e in form_events if e.get("value")}
+    await ActionAskRegistration(store, vocabulary).run(dispatcher, tracker, {})
+    assert "参照执行" in texts(dispatcher), texts(dispatcher)
+
+
+async def test_a_kind_volunteered_before_the_question_does_not_use_up_the_second_ask(store, vocabulary, dispatcher,
+                                                                                    make_tracker):
+    """"我们是一家医院" before the check asked: the explanation, then the question; the user's ambiguous answer to
+    it is still asked once more, not closed as unknown."""
+    tracker = make_tracker("我们是一家医院 想问能不能作为申报单位", "check_eligibility", active_loop="eligibility_form",
+                           slots={"requested_slot": "subject_type"})
+    validator = ValidateEligibilityForm(vocabulary, store)
+    out = await validator.validate_subject_type("ambiguous", dispatcher, tracker, {})
+    assert out == {"subject_type": None}
+
+
+async def test_the_check_ending_answers_what_else_the_message_asks(store, vocabulary, dispatcher, make_tracker):
+    tracker = make_tracker("在示范区登记的 对了我们想办个国际学术会议 有对应条款不", "inform",
+                           slots={"subject_type": "social_org", "registration": "zgc"})
+    events = await ActionCheckEligibility(store, vocabulary).run(dispatcher, tracker, {})
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "eligible"
+    assert "第19条" in texts(dispatcher), texts(dispatcher)
+
+
+async def test_which_measures_and_the_own_case_are_both_answered(store, vocabulary, dispatcher, make_tracker):
+    text = "我是协会秘书处的 协会在示范区登记 社会组织这块政策支持啥 我们协会自己能申报吗"
+    from actions.profile import resolve
+
+    tracker = make_tracker(text, "check_eligibility", slots=resolve(vocabulary, text, []))
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, tracker, {})
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "eligible"
+    assert "第15条" in texts(dispatcher), texts(dispatcher)
+
+
+async def test_which_measures_for_a_kind_is_no_own_case(store, vocabulary, dispatcher, make_tracker):
+    events = await ActionRouteEligibility(store, vocabulary).run(
+        dispatcher, make_tracker("我们是孵化器运营方 孵化器能申请哪几条", "check_eligibility"), {})
+    assert events[-1]["name"] == "action_listen" and "第9条" in texts(dispatcher)
+
+
+async def test_a_verdict_given_beside_the_check_ends_it(store, vocabulary, dispatcher, make_tracker):
+    from actions.funds import ActionHandleProfileFacts
+
+    tracker = make_tracker("我们是在示范区里面注册的", "inform", active_loop="eligibility_form",
+                           slots={"requested_slot": "registration", "subject_type": "enterprise",
+                                  "hightech": "national"})
+    events = await ActionHandleProfileFacts(store, vocabulary).run(dispatcher, tracker, {})
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "eligible"
+    assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]

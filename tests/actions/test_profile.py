@@ -45,6 +45,14 @@ from .conftest import slot_events
     # kinds 三（一） does not settle by name are asked about
     ("我们是众创空间 在海淀 能申请吗", "subject_type", "ambiguous"),
     ("我们是外资研发中心 注册在亦庄", "subject_type", "ambiguous"),
+    # certificates denied after a hedge or together; one the user must ask about is not known
+    ("国高和中关村高新 都没有", "hightech", "none"),
+    ("国高好像没有", "hightech", "none"),
+    ("国高好像没有 中关村高新得问下财务", "hightech", "unknown"),
+    ("国高没问题 注册在示范区", "hightech", "national"),
+    # a group compared with, and a place named for its own policies, are no facts about the user
+    ("参照执行啥意思 跟示范区里的企业待遇一样吗", "registration", None),
+    ("那天津本地的科技政策你这有吗", "registration", None),
 ])
 def test_the_mention_the_message_means(vocabulary, text, slot, code):
     assert resolve(vocabulary, text, [])[slot] == code
@@ -97,3 +105,8 @@ def test_a_longer_vocabulary_word_wins_over_a_shorter_nlu_entity(vocabulary):
     text = "北京以外的企业能不能参照执行"
     entities = [{"entity": "registration", "value": "北京", "start": 0, "end": 2}]
     assert resolve(vocabulary, text, entities)["registration"] == "outside"
+
+
+@pytest.mark.parametrize("text", ["等下 要是注册在北京别的区不在示范区会咋样", "那我们学校下面的校办企业呢 也能报吗"])
+def test_a_supposed_fact_or_a_related_organisation_is_no_fact_about_the_user(vocabulary, make_tracker, text):
+    assert profile_events(make_tracker(text), vocabulary) == []
