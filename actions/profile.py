@@ -48,7 +48,7 @@ STATES_PLACE = re.compile(r"我们在|我们是在|我司在|公司在|位于|�
 APPLYING_BEFORE = re.compile(r"(?:正在|在|刚刚?|今年|准备|打算|计划|还在|已经)(?:申请|申报|递交?|交|提交|报|评)(?:了)?(?:的)?$")
 #: … and after it: "国高刚递了材料还没批", "高企在申请中"
 APPLYING_AFTER = re.compile(r"^(?:资质|证书|认定)?(?:的)?(?:材料)?(?:刚刚?|正在|在|已经|还在|今年)?(?:递|交|提交|申请|申报)(?!下来|到|成功|通过|好)"
-                            r"|^.{0,10}(?:还没批|没批下来|还在审|在审|审核中|没下来|没评上|还没通过|没通过|过期|已经到期|到期了|"
+                            r"|^.{0,10}(?:还没批|没批下来|还在审|在审|审核中|没下来|没评上|还没通过|没通过|(?<!没有)(?<!没)(?<!未)过期|已经到期|到期了|"
                             r"被取消|取消了|失效了|没复审|复审没|没通过复审)")
 #: a certificate held once: "我们之前是国高 去年没复审通过"
 LAPSED_BEFORE = re.compile(r"(?:之前|以前|原来|曾经|过去)(?:是|有|拿过|有过)?$")
@@ -99,7 +99,7 @@ def mentions(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]], 
 
 #: the message asks about an organisation tied to the user's, not about the user's own ("我们学校下面的校办企业呢
 #: 也能报吗", "我们孵化的团队能不能申请"): what it says is no fact about the user
-THIRD_PARTY = re.compile(r"(?:下面|下属|底下|旗下|名下|孵化|投资|投|合作|控股|参股|服务|入驻|对接)的(?:\S{0,4}?)"
+THIRD_PARTY = re.compile(r"(?<![做搞干是从])(?:下面|下属|底下|旗下|名下|孵化|投资|投|控股|参股|入驻)的(?:\S{0,4}?)"
                          r"(?:企业|公司|单位|机构|团队|项目|初创)|校办(?:企业|公司|工厂)|子公司|关联(?:公司|企业)|被投(?:企业|公司)|"
                          r"在孵(?:企业|团队|项目)")
 #: the message supposes a fact ("要是注册在北京别的区不在示范区会咋样"): a question about the rule, no fact about the user
@@ -165,7 +165,7 @@ NO_CERTIFICATE = re.compile(r"(?:没有|没|无|还没有)(?:任何|什么|啥)?
 
 #: a certificate denied after it is named: "国高好像没有", "国高和中关村高新 都没有"
 DENIED_AFTER = re.compile(r"^(?:\s*(?:和|与|跟|及|、|,|，|还有)\s*(?:国家高新|国高|中关村高新|高企|高新)(?:技术企业|企业|资质|认定)?)*"
-                          r"(?:资质|认定|证书)?\s*(?:好像|应该|也|都|均|暂时|目前|还|都还|也还|我们|咱)*(?:没有|没|无|不是)(?!问题|关系|事)")
+                          r"(?:资质|认定|证书)?\s*(?:好像|应该|也|都|均|暂时|目前|还|都还|也还|我们|咱)*(?:没有|没|无|不是)(?!有?(?:问题|关系|事|过期|到期|失效|被取消))")
 #: a certificate the user must ask about: "中关村高新得问下财务", "国高不太清楚"
 UNSURE_AFTER = re.compile(r"^(?:的)?(?:资质|认定|证书)?(?:的话|这块|这个|方面)?\s*(?:我|我们)?(?:也|还)?"
                           r"(?:(?:得|要|需要|还得|还要|得去|要去)(?:问下|问问|问一下|确认|查一下|查下|核实)|"
@@ -206,10 +206,20 @@ def _subject(vocabulary: Vocabulary, text: str, found: list[Mention]) -> str | N
     # "不是以公司名义" is no kind of theirs; "三十来个人" is a head count, not an individual applicant
     found = [m for m in found if not NOT_THIS_KIND_BEFORE.search(text[max(0, m.start - 4):m.start])
              and not (m.code == "other" and re.search(r"[0-9一二三四五六七八九十百千来几多两余]$", text[:m.start]))]
-    best = max(found, key=rank, default=None)
+    # what the user says they are ("我们是做园区运营的公司 …园区运营服务机构有啥支持") beats a kind they ask about
+    cues = [m.end() for m in SELF_CUE.finditer(text)]
+    said = [m for m in found if any(0 <= m.start - e <= 2 for e in cues)]
+    said_role = any(any(0 <= start - e <= 2 for e in cues) for start, _ in roles)
+    if said_role and not any(rank(m) == 3 for m in said):
+        return AMBIGUOUS
+    best = max(said or found, key=rank, default=None)
     if (best is None or rank(best) == 1) and roles:
         return AMBIGUOUS
     return best.code if best else None
+
+
+#: the user saying what they are: "我们是", "我司属于一家"
+SELF_CUE = re.compile(r"(?:我们|我司|咱们|本单位|我单位|本公司)(?:这边)?(?:是|属于|算)(?:一家|一个|个|家)?(?:做|搞|干)?")
 
 
 def _ambiguous_roles(vocabulary: Vocabulary, text: str) -> list[tuple[int, int]]:

@@ -183,7 +183,8 @@ class Vocabulary:
         if not self.pending:
             return before
         after = "|".join(re.escape(p) for p in self.pending)
-        return f"(?:{before}|(?:{terms})(?:资质|证书|认定)?(?:还|也)?(?:{after}))"
+        # "中关村高新没有过期" still holds it
+        return f"(?:{before}|(?:{terms})(?:资质|证书|认定)?(?:还|也)?(?:{after})(?!过期|到期|失效|问题|被取消))"
 
     def pattern(self, entity: str) -> str:
         """One regex for an entity: alternatives longest first, with the not-followed-by guards."""

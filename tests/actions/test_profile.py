@@ -50,6 +50,9 @@ from .conftest import slot_events
     ("国高好像没有", "hightech", "none"),
     ("国高好像没有 中关村高新得问下财务", "hightech", "unknown"),
     ("国高没问题 注册在示范区", "hightech", "national"),
+    ("中关村高新没有过期 注册在示范区", "hightech", "zgc"),
+    # what the user says they are beats a kind they ask about
+    ("我们是做园区运营的公司 注册在示范区 园区运营服务机构有啥支持 我们能报吗", "subject_type", "ambiguous"),
     # a group compared with, and a place named for its own policies, are no facts about the user
     ("参照执行啥意思 跟示范区里的企业待遇一样吗", "registration", None),
     ("那天津本地的科技政策你这有吗", "registration", None),
@@ -107,6 +110,11 @@ def test_a_longer_vocabulary_word_wins_over_a_shorter_nlu_entity(vocabulary):
     assert resolve(vocabulary, text, entities)["registration"] == "outside"
 
 
-@pytest.mark.parametrize("text", ["等下 要是注册在北京别的区不在示范区会咋样", "那我们学校下面的校办企业呢 也能报吗"])
+@pytest.mark.parametrize("text", ["等下 要是注册在北京别的区不在示范区会咋样", "那我们学校下面的校办企业呢 也能报吗",
+                                  "我们孵化器入驻的企业能报吗"])
 def test_a_supposed_fact_or_a_related_organisation_is_no_fact_about_the_user(vocabulary, make_tracker, text):
     assert profile_events(make_tracker(text), vocabulary) == []
+
+
+def test_a_self_description_is_no_related_organisation(vocabulary, make_tracker):
+    assert slot_events(profile_events(make_tracker("我们是做投资的公司 注册在示范区"), vocabulary))["registration"] == "zgc"
