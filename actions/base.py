@@ -83,7 +83,8 @@ class PolicyAction(Action, ABC):
                 else:
                     events = out_of_scope(dispatcher, tracker)
             elif events is None:
-                if self.checks_scope and (aside := aside_of(self.vocabulary, user_text(tracker))):
+                if self.checks_scope and (aside := aside_of(self.vocabulary, user_text(tracker))) \
+                        and asks_about(aside, user_text(tracker)):
                     dispatcher.utter_message(text=f"本文件（中关村支持资金政策）没有涉及“{aside}”，可咨询12345或转人工。"
                                                   "您问的其他事项：")
                 events = await self.answer(dispatcher, tracker, domain)
@@ -162,9 +163,26 @@ def aside_of(vocabulary: Vocabulary, text: str) -> str | None:
         return None
     from actions.eligibility import need_mentions
 
-    # the need in a clause of its own ("首套房贷款利率多少" is one matter, whatever 首套 means elsewhere)
+    # the other matter in a clause of its own ("首套房贷款利率多少" is one matter, whatever 首套 means elsewhere):
+    # a need, or who may apply ("协会本身能申请不 协会能享受哪些税收优惠")
+    from actions.eligibility import ELIGIBILITY_ASK
+
     clauses = [c for c in CLAUSE.split(text) if c and term not in c]
-    return term if any(need_mentions(vocabulary, c) for c in clauses) else None
+    return term if any(need_mentions(vocabulary, c) or ELIGIBILITY_ASK.search(c) and (
+        vocabulary.kinds_in(c) or vocabulary.best(c, "subject_type") or FIRST_PERSON_WORDS.search(c))
+        for c in clauses) else None
+
+
+FIRST_PERSON_WORDS = re.compile(r"我们|我司|本公司|本单位|咱们|本所|本院")
+
+
+def asks_about(term: str, text: str) -> bool:
+    """The clause naming ``term`` is a question about it ("个税有没有优惠啊"), not a word of the user's introduction
+    ("本人系某研究院退休返聘高级工程师")."""
+    return any(term in c and QUESTION_WORDS.search(c) for c in re.split(r"[，,。；;！!？?\s]|还有|另外", text))
+
+
+QUESTION_WORDS = re.compile(r"吗|么|呢|什么|啥|怎么|咋|如何|哪|是否|有没有|能不能|可不可以|多少|几")
 
 
 def original_text(tracker: Tracker) -> str:

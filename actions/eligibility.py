@@ -22,7 +22,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import button, say, shorten, steps
 from actions.base import PolicyAction, user_text
 from actions.knowledge import get_store, get_vocabulary
-from actions.profile import HYPOTHETICAL, PLACE_INQUIRY, THIRD_PARTY, message_facts, own_facts
+from actions.profile import HYPOTHETICAL, PLACE_INQUIRY, message_facts, own_facts, related_organisation
 from bot.knowledge.store import PolicyStore, Verdict
 from bot.knowledge.vocabulary import Vocabulary, preferred
 from bot.knowledge.writing import ENGLISH_NOTE
@@ -67,7 +67,9 @@ ELIGIBILITY_ASK = re.compile(r"能(?:不能)?(?:申请|报|申报|参与|参加|
                              r"(?:申请|申报|报)(?:一下)?.{0,2}(?:行不行|行吗|可以吗|可不可以|成不成|中不中)|有没有份|有份(?:吗|么|没)|"
                              r"(?:当|作为|做)申报(?:主体|单位)|申报(?:主体|单位)(?:吗|么|资格)|影响申请|影响申报|影不影响|"
                              r"(?:门槛|条件|资格)够不够|够不够(?:条件|资格|门槛)|有戏|有没有戏|有希望|"
-                             r"符合(?:条件)?(?:吗|么|不)|算不算|属不属于|是不是支持对象|支持对象|有份|能拿|适用(?:吗|么|不)")
+                             r"符合(?:条件)?(?:吗|么|不)|算不算|属不属于|是不是支持对象|支持对象|有份|能拿|适用(?:吗|么|不)|"
+                             r"沾得上|沾不沾|沾边|够得着|够得上|是否符合|是否属于|能否申请|可否申请|是否可以申请|符合的吧|符合吧|是符合的|"
+                             r"够格吧|应该能报吧|能报吧")
 #: a question whether a place counts as the 示范区 (not an answer to "where are you registered")
 PLACE_QUESTION = re.compile(r"算不算|算.{0,8}(?:吗|么)|是不是.{0,8}(?:示范区|范围)|属不属于|属于.{0,8}(?:示范区|范围).{0,3}(?:吗|么)|"
                             r"在不在.{0,6}(?:示范区|范围)|包不包括|包括.{0,6}(?:吗|么)")
@@ -283,7 +285,7 @@ class ActionRouteEligibility(PolicyAction):
         text = user_text(tracker)
         kinds = self.vocabulary.kinds_in(text) if text else []
         facts = message_profile(self.vocabulary, tracker, text)
-        if text and (related := THIRD_PARTY.search(text)):  # "我们学校下面的校办企业呢": that organisation's kind
+        if text and (related := related_organisation(text)):  # "我们学校下面的校办企业呢": that organisation's kind
             facts = implied({slot: code if code in VALID[slot] else None
                              for slot, code in message_facts_of(self.vocabulary, related.group(0)).items()})
             kinds = self.vocabulary.kinds_in(related.group(0)) or kinds
@@ -299,7 +301,7 @@ class ActionRouteEligibility(PolicyAction):
                 # "孵化器跟投资这两块分别是哪条": the need the kinds leave out, too
                 events += await ActionRecommendFund(self._store, self._vocabulary).recommend(dispatcher, tracker, text)
             # "我们能报吗" asks about their own case; "我们是孵化器运营方 孵化器能申请哪几条" asks for the measures only
-            own = FIRST_PERSON.search(text) and not THIRD_PARTY.search(text) and any(
+            own = FIRST_PERSON.search(text) and not related_organisation(text) and any(
                 not re.match(r"哪|什么|啥|几|些", text[m.end():m.end() + 2]) for m in ELIGIBILITY_ASK.finditer(text))
             if own:  # "科技型社会组织这块政策支持啥 我们协会自己能申报吗": their own case as well
                 profile = profile_of(tracker)
@@ -339,7 +341,7 @@ class ActionRouteEligibility(PolicyAction):
         own = STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))  # "注册在深圳的公司能申请吗" describes a kind
         personal = (bool(FIRST_PERSON.search(text)) or bool(own) or corrects_verdict(tracker, self.vocabulary)
                     or (not named and not GENERAL_RULE.search(text))) and not (
-            named and (THIRD_PARTY.search(text) or HYPOTHETICAL.search(text)))
+            named and (related_organisation(text) or HYPOTHETICAL.search(text)))
         if not personal:
             events = await self.general_answer(dispatcher, text, facts, kinds)
             from actions.compound import answer_the_rest
@@ -438,7 +440,7 @@ class ActionRouteEligibility(PolicyAction):
             found = await self.call(self.store.measures_for_kinds, kinds)
             if found:
                 lines.append("文件中点名" + "、".join(self.vocabulary.kind_name(k) for k in kinds) + "的措施："
-                             + "；".join(f"第{m.number}条 {m.title}" for m, _ in found[:6]) + "。")
+                             + "；".join(f"第{m.number}条 {m.title}（{m.fund_name}资金）" for m, _ in found[:6]) + "。")
         lines.append("想判断贵单位自己是否符合，点“查一下我们能不能申请”，我只问还不知道的情况。")
         say(dispatcher, "\n".join(lines), citations=[(citation, quote, rule.section_id)],
             buttons=[button("查一下我们能不能申请", "check_eligibility"), *steps("funds")])
@@ -692,6 +694,12 @@ class AskProfileFact(PolicyAction):
             answer = await self.context_answer(text)
             kept = f"（已记下：{noted}）" if noted else ""
             dispatcher.utter_message(text=f"{answer}{kept}\n{AGAIN[self.slot]}", buttons=buttons)
+        elif noted and text and QUESTION.search(text) and "subject_type" in facts_slots_this_turn(tracker):
+            # "民非算你们说的哪一类啊 算社会组织吗": the answer to their question is the kind, per 三（一）
+            kind = SUBJECT_NAMES.get(tracker.get_slot("subject_type") or "", "")
+            rule = (f"按三（一），{kind}属于列明的支持对象（企业另须为国家高新或中关村高新）。" if kind and kind not in ("其他主体", "类别待确认的单位")
+                    else "")
+            dispatcher.utter_message(text=f"{rule}已记下：{noted}。{QUESTIONS[self.slot]}", buttons=buttons)
         elif noted:
             dispatcher.utter_message(text=f"好的，已记下：{noted}。{QUESTIONS[self.slot]}", buttons=buttons)
         elif attempts == 0 or answered:  # first time asked (an explanation may stand above it)
@@ -749,6 +757,17 @@ def answered_this_turn(tracker: Tracker) -> bool:
         if event.get("event") == "bot" and (event.get("text") or "").strip() not in ("", ENGLISH_NOTE):
             return True
     return False
+
+
+def facts_slots_this_turn(tracker: Tracker) -> set[str]:
+    """The profile slots set since the latest user message."""
+    out: set[str] = set()
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "slot" and event.get("name") in PROFILE and event.get("value"):
+            out.add(event["name"])
+    return out
 
 
 def facts_this_turn(tracker: Tracker, exclude: str) -> str:

@@ -24,6 +24,11 @@ THIS_DOCUMENT = re.compile(r"中关村|示范区|京科发|支持资金|第.{1,3
 #: the support this document gives, as the subject of a question ("补助到账了要交所得税吗")
 SUPPORT_MONEY = re.compile(r"补助|补贴|资助|奖励|支持资金|这笔钱|这笔资金|拿到的钱|给的钱")
 
+#: how the bot reads a clause whose words users ask about (said beside the quote, never instead of it)
+FACT_READINGS = {
+    "reference": "“参照执行”即注册在示范区以外、北京市其他地区的创新主体，符合支持条件的参照本措施办理——不是直接适用，"
+                 "也不是不能申报；文件没有进一步规定参照的具体办法，以对应资金管理办法、申报指南和主管部门的确认为准。",
+}
 #: facts that name a way of working without its rules: a question about how it works is told they are not stated
 MECHANISMS = ("support_methods", "milestone", "case_by_case", "integrity_ethics", "policy_evaluation")
 DETAIL_ASK = re.compile(r"怎么|咋|如何|谁|哪|多久|多长|几天|收费|费用|要不要|是不是要|还是|具体|流程|玩法|操作|运作|条件|资质|标准|门槛|占")
@@ -130,7 +135,8 @@ class ActionAnswerDocFact(PolicyAction):
                 # "股权投入是市里直接投还是走引导基金", "伦理审查去哪做 审多久": the document names the mechanism only
                 detail = (f"\n文件只写到这一层，没有规定具体怎么操作（由谁办理、条件、流程、时限或费用等）；"
                           f"这些以对应资金管理办法和申报指南为准，也可以转人工或拨打{HOTLINE}咨询。")
-            say(dispatcher, f"文件规定：「{f.quote}」。{detail}", citations=[(f.citation, f.quote, f.section_id)],
+            reading = FACT_READINGS.get(fact, "")
+            say(dispatcher, f"文件规定：「{f.quote}」。{reading}{detail}", citations=[(f.citation, f.quote, f.section_id)],
                 buttons=steps("funds", "need"))
             return []
         return await ActionSearchPolicy(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
@@ -227,7 +233,11 @@ class ActionAnswerOutOfScope(PolicyAction):
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         from actions.eligibility import states_own_facts
 
-        if text and tracker.get_slot("eligibility_verdict") and CONCLUSION.search(text):
+        from actions.eligibility import _DONT_KNOW, _SKIP
+
+        if text and tracker.get_slot("eligibility_verdict") and (CONCLUSION.search(text) or _DONT_KNOW.search(text)
+                                                                 or _SKIP.search(text)):
+            # "证书先不管了 你直接给个结论", "行政今天不在 反正不知道" after a conditional verdict: the verdict stands
             from actions.eligibility import ActionRouteEligibility  # "证书先不管了 你直接给个结论"
 
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)

@@ -175,6 +175,31 @@ class ActionHandleProfileFacts(PolicyAction):
         return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
 
 
+ORDINALS = {"第一个": 0, "头一个": 0, "第一条": 0, "前一个": 0, "第二个": 1, "第二条": 1, "后一个": 1, "第三个": 2}
+
+
+def ordinal_measures(tracker: Tracker, text: str) -> list[int]:
+    """Measures the message points at by their place in the previous reply ("第二个", "跟第一个"), in the order the
+    message names them."""
+    said = [(text.find(word), index) for word, index in ORDINALS.items() if word in text]
+    if not said:
+        return []
+    previous = ""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                break
+            seen_user = True
+        elif seen_user and event.get("event") == "bot" and event.get("text"):
+            previous = event["text"]
+            break
+    listed = list(dict.fromkeys(int(n) for n in re.findall(r"第(\d{1,2})条", previous.split("依据：")[0])))
+    if len(listed) < 2:
+        return []
+    return list(dict.fromkeys(listed[i] for _, i in sorted(said) if i < len(listed)))
+
+
 async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
                   doc) -> list[EventType] | None:  # type: ignore[no-untyped-def]
     """A question read as "list the funds" that says more: which measures suit a kind of applicant, a need
@@ -182,6 +207,17 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
     text = user_text(tracker)
     if not text:
         return None
+    if numbers := ordinal_measures(tracker, text):  # "第二个归哪个资金管 跟第一个是一个资金吗"
+        measures = [m for n in numbers if (m := await action.call(action.store.measure, n))]
+        funds = {m.fund_code: await action.call(action.store.fund, m.fund_code) for m in measures if m.fund_code}
+        lines = [f"第{m.number}条 {m.title}：属【{m.fund_name}】支持资金"
+                 + (f"（《{f.name}》）。" if (f := funds.get(m.fund_code)) else "。") for m in measures]
+        if len(measures) >= 2:
+            same = len({m.fund_code for m in measures}) == 1
+            lines.append("两条属于同一项资金。" if same else "两条分属不同的资金。")
+        say(dispatcher, "\n".join(lines), citations=[(m.citation, shorten(m.text, 300), m.section_id) for m in measures],
+            buttons=[*(measure_button(m) for m in measures), *steps("eligibility")])
+        return [SlotSet("measure", str(measures[0].number)), SlotSet("fund", measures[0].fund_code)] if measures else []
     from actions.eligibility import (ELIGIBILITY_ASK, PROFILE, WHICH_MEASURES, ActionRouteEligibility, own_kind,
                                      states_own_facts)
 

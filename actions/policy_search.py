@@ -64,6 +64,9 @@ class ActionSearchPolicy(PolicyAction):
 
         recommender = ActionRecommendFund(self._store, self._vocabulary)
         topics = recommender._topics(question) if question else []
+        if question and len(topics) >= 2 and not await recommender.spans_funds(topics):
+            # "份额转让试点跟北交所挂牌培育 各在哪条": two needs of one fund, both named
+            return await recommender.answer(dispatcher, tracker, domain)
         if question and await recommender.spans_funds(topics):
             events = await recommender.several_needs(dispatcher, question, topics)  # and a fact asked beside them
             return [*events, *await recommender.also_asked(dispatcher, tracker, domain, question, topics)]

@@ -36,7 +36,8 @@ REGISTRATION_CUE = re.compile(r"(?:注册|登记)(?:地址|地)?(?:其实|实际
 #: after a place: the organisation is not registered there ("北京没有注册主体", "北京这边没注册")
 NOT_REGISTERED_AFTER = re.compile(r"^(?:这边|那边|本地|当地)?(?:并)?(?:没有|没|无|不)(?:注册|登记|主体|法人|公司|实体)"
                                   # "中关村这边只是个办事处 没有独立法人"
-                                  r"|^(?:这边|那边)?(?:只是|只有|就是|只)(?:个|一个)?.{0,4}?(?:办事处|代表处|研发团队|团队|项目组|分支)")
+                                  r"|^(?:这边|那边)?(?:只是|只有|就是|只|仅有|就有)(?:个|一个)?.{0,4}?(?:办事处|代表处|研发团队|团队|项目组|分支|"
+                                  r"研发中心|办公点|分部|办公室)")
 #: before a place: "不在北京注册", "并非在示范区"
 NOT_REGISTERED_BEFORE = re.compile(r"(?:不在|没在|并非|不是在|没有在)$")
 #: a question about the 示范区 itself: a place named in it is not where the user is registered
@@ -49,14 +50,16 @@ APPLYING_BEFORE = re.compile(r"(?:正在|在|刚刚?|今年|准备|打算|计划
 #: … and after it: "国高刚递了材料还没批", "高企在申请中"
 APPLYING_AFTER = re.compile(r"^(?:资质|证书|认定)?(?:的)?(?:材料)?(?:刚刚?|正在|在|已经|还在|今年)?(?:递|交|提交|申请|申报)(?!下来|到|成功|通过|好)"
                             r"|^.{0,10}(?:还没批|没批下来|还在审|在审|审核中|没下来|没评上|还没通过|没通过|(?<!没有)(?<!没)(?<!未)过期|已经到期|到期了|"
+                            r"到期没续|到期未续|没续上|没有续|"
                             r"被取消|取消了|失效了|没复审|复审没|没通过复审)")
 #: a certificate held once: "我们之前是国高 去年没复审通过"
 LAPSED_BEFORE = re.compile(r"(?:之前|以前|原来|曾经|过去)(?:是|有|拿过|有过)?$")
 #: a certificate asked about as a requirement: "需要是国高吗", "必须有高企吗"
 REQUIREMENT_BEFORE = re.compile(r"(?:需要|要求|必须|一定要|得|非得)(?:是|有|具备|先有)?$")
 #: a certificate named in a question about certificates: "国高跟中关村高新是不是都认", "国高和中关村高新有区别吗"
-CERTIFICATE_QUESTION_AFTER = re.compile(r"^.{0,12}(?:是不是都|都认|都算|都行|都可以|认不认|哪个都|有(?:啥|什么)?区别|区别(?:大|是)?|"
-                                        r"名单|名录|在哪查|怎么查|去哪查)")
+CERTIFICATE_QUESTION_AFTER = re.compile(r"^\s?[^\s，,。；;！!]{0,12}(?:是不是都|都认|都算|都行|都可以|认不认|哪个都|有(?:啥|什么)?区别|"
+                                        r"区别(?:大|是)?|名单|名录|在哪查|怎么查|去哪查|都要有|都得有|两个都要|有一个就行|"
+                                        r"有一个就可以|只要一个|要同时)")
 #: before a kind: not theirs ("不是以公司名义", "并非企业")
 NOT_THIS_KIND_BEFORE = re.compile(r"(?:不是以|不以|不是|并非|而非)$")
 #: words for "an enterprise" that say nothing more (a kind that needs asking beats them)
@@ -146,11 +149,13 @@ def _registration(text: str, found: list[Mention]) -> str | None:
     for cue in cues:
         # the places named right after the cue: "注册在北京 但不在示范区范围内" → the more telling one
         after = [m for m in kept if 0 <= m.start - cue.end() <= 14]
-        if after:
-            return preferred("registration", [m.code for m in after])
         # … or right before "注册" after 在: "总公司在苏州工业园区注册"
         before = [m for m in kept if cue.start() == m.end  # "成都注册的"
                   or 0 <= cue.start() - m.end <= 6 and text[max(0, m.start - 1):m.start] == "在"]
+        if before and text[cue.start():cue.start() + 3] in ("注册的", "登记的"):  # "公司是河北廊坊注册的 …北京这边"
+            return preferred("registration", [m.code for m in before])
+        if after:
+            return preferred("registration", [m.code for m in after])
         if before:
             return preferred("registration", [m.code for m in before])
     return preferred("registration", [m.code for m in kept])
@@ -163,9 +168,13 @@ NO_CERTIFICATE = re.compile(r"(?:没有|没|无|还没有)(?:任何|什么|啥)?
                             r"(?:过期|到期|失效|被取消|取消了|没续|没有续)(?!.{0,12}(?:续没续|续上没|不清楚|不确定|不知道|说不好|不好说))")
 
 
+#: a certificate asked about: "先问下国高和中关村高新 是两个都要有…"
+ASKING_BEFORE = re.compile(r"问(?:下|一下|问)$")
+#: a kind that only modifies the organisation named after it: "院所投资的一家公司", "学校控股的科技园公司"
+MODIFIER_AFTER = re.compile(r"^(?:投资|控股|下属|下面|孵化|设立|成立|创办|举办|主办|出资|参股|旗下)的")
 #: a certificate denied after it is named: "国高好像没有", "国高和中关村高新 都没有"
 DENIED_AFTER = re.compile(r"^(?:\s*(?:和|与|跟|及|、|,|，|还有)\s*(?:国家高新|国高|中关村高新|高企|高新)(?:技术企业|企业|资质|认定)?)*"
-                          r"(?:资质|认定|证书)?\s*(?:好像|应该|也|都|均|暂时|目前|还|都还|也还|我们|咱)*(?:没有|没|无|不是)(?!有?(?:问题|关系|事|过期|到期|失效|被取消))")
+                          r"(?:资质|认定|证书)?\s*(?:好像|应该|也|都|均|暂时|目前|还|都还|也还|我们|咱|从来|一直|根本)*(?:没有|没|无|不是)(?!有?(?:问题|关系|事|过期|到期|失效|被取消))")
 #: a certificate the user must ask about: "中关村高新得问下财务", "国高不太清楚"
 UNSURE_AFTER = re.compile(r"^(?:的)?(?:资质|认定|证书)?(?:的话|这块|这个|方面)?\s*(?:我|我们)?(?:也|还)?"
                           r"(?:(?:得|要|需要|还得|还要|得去|要去)(?:问下|问问|问一下|确认|查一下|查下|核实)|"
@@ -176,7 +185,8 @@ def _hightech(text: str, found: list[Mention]) -> str | None:
     codes = [] if found or not NO_CERTIFICATE.search(text) else ["none"]
     for m in found:
         before = text[max(0, m.start - 8):m.start]
-        if REQUIREMENT_BEFORE.search(before) or CERTIFICATE_QUESTION_AFTER.search(text[m.end:m.end + 16]):
+        if REQUIREMENT_BEFORE.search(before) or CERTIFICATE_QUESTION_AFTER.search(text[m.end:m.end + 16]) \
+                or ASKING_BEFORE.search(before):
             continue  # asked about, not stated
         after = text[m.end:m.end + 20]
         applying = (APPLYING_BEFORE.search(before) or APPLYING_AFTER.search(after[:14])
@@ -203,8 +213,10 @@ def _subject(vocabulary: Vocabulary, text: str, found: list[Mention]) -> str | N
             return 2
         return 1 if m.code == "enterprise" and m.surface in GENERIC_SUBJECT else 3
 
-    # "不是以公司名义" is no kind of theirs; "三十来个人" is a head count, not an individual applicant
+    # "不是以公司名义" is no kind of theirs; "三十来个人" is a head count, not an individual applicant; "院所投资的
+    # 公司" is a company
     found = [m for m in found if not NOT_THIS_KIND_BEFORE.search(text[max(0, m.start - 4):m.start])
+             and not MODIFIER_AFTER.search(text[m.end:m.end + 4])
              and not (m.code == "other" and re.search(r"[0-9一二三四五六七八九十百千来几多两余]$", text[:m.start]))]
     # what the user says they are ("我们是做园区运营的公司 …园区运营服务机构有啥支持") beats a kind they ask about
     cues = [m.end() for m in SELF_CUE.finditer(text)]
@@ -219,7 +231,8 @@ def _subject(vocabulary: Vocabulary, text: str, found: list[Mention]) -> str | N
 
 
 #: the user saying what they are: "我们是", "我司属于一家"
-SELF_CUE = re.compile(r"(?:我们|我司|咱们|本单位|我单位|本公司)(?:这边)?(?:是|属于|算)(?:一家|一个|个|家)?(?:做|搞|干)?")
+SELF_CUE = re.compile(r"(?:我们|我司|咱们|本单位|我单位|本公司|本所|本院|我所|我院|敝司|敝单位)(?:这边)?(?:是|为|系|属于|算)"
+                      r"(?:一家|一个|个|家)?(?:做|搞|干|[^，,。；;\s]{1,20}的)?")
 
 
 def _ambiguous_roles(vocabulary: Vocabulary, text: str) -> list[tuple[int, int]]:
@@ -236,8 +249,22 @@ def _ambiguous_roles(vocabulary: Vocabulary, text: str) -> list[tuple[int, int]]
     return spans
 
 
+#: the user corrects what they just said: the facts after it stand ("我们是科研院所 … 哦不对不对 说错了 是院所投资的一家公司")
+CORRECTION = re.compile(r"说错了|不对不对|更正一下|纠正一下|搞错了|打错了|不是不是")
+
+
 def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -> dict[str, str | None]:
     """slot → the code this message states (None: the message states nothing about it)."""
+    cuts = [m.end() for m in CORRECTION.finditer(text)]
+    if cuts and cuts[-1] < len(text) - 2:
+        later = text[cuts[-1]:]
+        shifted = [{**e, "start": e["start"] - cuts[-1], "end": e["end"] - cuts[-1]} for e in entities
+                   if isinstance(e.get("start"), int) and e["start"] >= cuts[-1]]
+        corrected = resolve(vocabulary, later, shifted)
+        if any(corrected.values()):
+            earlier = resolve(vocabulary, text[:cuts[-1]], [e for e in entities if not isinstance(e.get("start"), int)
+                                                             or e.get("end", 0) <= cuts[-1]])
+            return {slot: corrected[slot] or earlier[slot] for slot in corrected}
     found = {slot: mentions(vocabulary, text, entities, slot) for slot in PROFILE}
     compared = [(m.start(1), m.end(1)) for m in COMPARED_WITH.finditer(text)]
     found = {slot: [m for m in ms if not any(s <= m.start and m.end <= e for s, e in compared)]
@@ -248,6 +275,10 @@ def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -
         "registration": _registration(text, found["registration"]),
         "hightech": _hightech(text, found["hightech"]),
     }
+    if out["hightech"] in ("national", "zgc", "certified") and out["subject_type"] not in (None, "enterprise") \
+            and any(m.code == "enterprise" for m in found["subject_type"]):
+        # "本人系某研究院退休返聘…本公司为…国家高新技术企业": only enterprises hold the certificate
+        out["subject_type"] = "enterprise"
     return out
 
 
@@ -265,11 +296,23 @@ def _resolved(vocabulary: Vocabulary, text: str,
     return tuple(resolve(vocabulary, text, found).items())
 
 
+def related_organisation(text: str) -> re.Match[str] | None:
+    """An organisation tied to the user's that the message asks about ("我们学校下面的校办企业呢"), unless the
+    user says that is what they are ("我们是学校控股的科技园公司", "说错了 是院所投资的一家公司")."""
+    for m in THIRD_PARTY.finditer(text or ""):
+        if not SELF_BEFORE.search(text[:m.start()]):
+            return m
+    return None
+
+
+SELF_BEFORE = re.compile(r"(?:^|[\s，,。；;]|我们|我司|咱们|本单位|本公司)(?:就)?(?:是|为|系)[^，,。；;\s]{0,8}$")
+
+
 def own_facts(tracker: Tracker, vocabulary: Vocabulary | None = None) -> dict[str, str | None]:
     """The facts the latest message states about the user's own organisation: none when it supposes them ("要是注册在
     外地呢") or speaks of an organisation tied to theirs ("我们学校下面的校办企业呢")."""
     text = user_text(tracker)
-    if text and (HYPOTHETICAL.search(text) or THIRD_PARTY.search(text)):
+    if text and (HYPOTHETICAL.search(text) or related_organisation(text)):
         return {}
     return message_facts(tracker, vocabulary)
 

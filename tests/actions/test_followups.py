@@ -1,0 +1,88 @@
+"""Questions that lean on the conversation or ask two things at once (session-4 design changes, issue 11)."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.eligibility import ActionRouteEligibility
+from actions.facts import ActionAnswerDocFact, ActionAnswerOutOfScope
+from actions.funds import ActionListFunds, ordinal_measures
+from actions.handoff import ActionRequestHandoff
+from actions.policy_search import ActionSearchPolicy
+
+from .conftest import slot_events, texts
+
+PREVIOUS = [{"event": "action", "name": "action_listen"},
+            {"event": "user", "text": "北交所上市培育和创新券 分别是第几条"},
+            {"event": "bot", "text": "· 挂牌上市：第7条 …\n· 公共技术服务平台：第13条 …\n依据：第7条；第13条"},
+            {"event": "action", "name": "action_listen"}]
+
+
+def with_previous(make_tracker, text, intent="list_funds", **kw):
+    return make_tracker(text, intent, events=[*PREVIOUS, {"event": "user", "text": text}], **kw)
+
+
+def test_an_ordinal_points_at_the_previous_replys_measures(make_tracker):
+    assert ordinal_measures(with_previous(make_tracker, "第二个归哪个资金管 跟第一个是一个资金吗"),
+                            "第二个归哪个资金管 跟第一个是一个资金吗") == [13, 7]
+
+
+async def test_measures_pointed_at_are_answered_with_their_funds(store, vocabulary, dispatcher, make_tracker):
+    tracker = with_previous(make_tracker, "第二个归哪个资金管 跟第一个是一个资金吗")
+    await ActionListFunds(store, vocabulary).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert "第13条" in reply and "优化创新创业生态环境" in reply and "分属不同的资金" in reply, reply
+
+
+async def test_a_follow_up_detail_cites_the_measure_just_named(store, vocabulary, dispatcher, make_tracker):
+    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": "概念验证有支持吗"},
+              {"event": "bot", "text": "· 第12条 支持科技成果转化和产业化（对应“概念验证”）"},
+              {"event": "action", "name": "action_listen"}, {"event": "user", "text": "行 那一个项目最多能补多少钱"}]
+    tracker = make_tracker("行 那一个项目最多能补多少钱", "ask_amount", events=events)
+    await ActionSearchPolicy(store, vocabulary).run(dispatcher, tracker, {})
+    reply = texts(dispatcher)
+    assert "没有写明" in reply and "第12条" in reply, reply
+
+
+async def test_another_policy_beside_a_kind_question_is_named_as_not_covered(store, vocabulary, dispatcher,
+                                                                             make_tracker):
+    text = "我们是在中关村示范区注册的科技类协会 两个问题 协会本身能申请不 协会能享受哪些税收优惠"
+    await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"), {})
+    reply = texts(dispatcher)
+    assert "没有涉及“税收优惠”" in reply and "社会组织" in reply, reply
+
+
+async def test_a_word_of_the_users_introduction_is_no_aside(store, vocabulary, dispatcher, make_tracker):
+    text = "本所系注册于中关村示范区之科研机构，本人退休返聘，拟申请大型科研仪器开放共享方面之支持，对应第几条？"
+    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker(text, "describe_need"), {})
+    reply = texts(dispatcher)
+    assert "第13条" in reply and "退休" not in reply, reply
+
+
+async def test_what_reference_means_is_quoted_and_read(store, vocabulary, dispatcher, make_tracker):
+    await ActionAnswerDocFact(store, vocabulary).run(
+        dispatcher, make_tracker("参照执行到底算能报还是不能报啊 领导要个准话", "ask_doc_fact"), {})
+    reply = texts(dispatcher)
+    assert "参照执行" in reply and "三（一）" in reply and "有效期" not in reply, reply
+
+
+async def test_after_a_conditional_verdict_dont_know_repeats_it(store, vocabulary, dispatcher, make_tracker):
+    verdict = {"outcome": "conditional", "conditions": []}
+    tracker = make_tracker("行政今天不在 反正不知道", "out_of_scope",
+                           slots={"eligibility_verdict": verdict, "subject_type": "enterprise", "registration": "zgc",
+                                  "hightech": "unknown"})
+    events = await ActionAnswerOutOfScope(store, vocabulary).run(dispatcher, tracker, {})
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "conditional", texts(dispatcher)
+
+
+async def test_a_phone_number_question_is_no_request_for_a_person(store, vocabulary, dispatcher, make_tracker):
+    events = await ActionRequestHandoff(store, vocabulary).run(
+        dispatcher, make_tracker("有没有个电话能直接找到经办的人问问", "request_human"), {})
+    assert "handoff_requested" not in slot_events(events) and "没有写明" in texts(dispatcher)
+
+
+@pytest.mark.parametrize("text, code", [("中关村高新我们还在走流程 还没评上", None), ("申报流程是啥", "process"),
+                                        ("参照执行到底算能报还是不能报", None), ("这政策执行到哪年", "end_date")])
+async def test_unstated_cues_do_not_fire_inside_other_words(store, text, code):
+    topic = store.document().unstated_topic(text)
+    assert (topic["code"] if topic else None) == code
