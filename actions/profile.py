@@ -253,8 +253,15 @@ def _ambiguous_roles(vocabulary: Vocabulary, text: str) -> list[tuple[int, int]]
 CORRECTION = re.compile(r"说错了|不对不对|更正一下|纠正一下|搞错了|打错了|不是不是")
 
 
+#: words quoted from the document ("文件里这句 符合支持条件的注册在北京市其他地区的创新主体参照执行 是啥意思"): no fact
+QUOTED = re.compile(r"[“\"「『][^”\"」』]{4,}[”\"」』]|这句话?[：:\s]*\S{8,}?(?=\s*(?:是啥意思|是什么意思|啥意思|什么意思|怎么理解))")
+
+
 def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -> dict[str, str | None]:
     """slot → the code this message states (None: the message states nothing about it)."""
+    if QUOTED.search(text):  # blanked, offsets kept
+        text = QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+        entities = [e for e in entities if not (isinstance(e.get("start"), int) and not text[e["start"]:e["end"]].strip())]
     cuts = [m.end() for m in CORRECTION.finditer(text)]
     if cuts and cuts[-1] < len(text) - 2:
         later = text[cuts[-1]:]

@@ -56,6 +56,15 @@ from .conftest import slot_events
     # a group compared with, and a place named for its own policies, are no facts about the user
     ("参照执行啥意思 跟示范区里的企业待遇一样吗", "registration", None),
     ("那天津本地的科技政策你这有吗", "registration", None),
+    # words quoted from the document state nothing about the user
+    ("文件里这句 符合支持条件的注册在北京市其他地区的创新主体参照执行 是啥意思 我们是国高 注册地在河北廊坊 沾得上吗",
+     "registration", "outside"),
+    # a correction: what follows it stands
+    ("我们是科研院所 能报吗 哦不对不对 说错了 是院所投资的一家公司 国高和中关村高新都没有 注册在示范区", "subject_type",
+     "enterprise"),
+    ("公司是河北廊坊注册的 有国高 北京这边只有个研发中心", "registration", "outside"),
+    ("我们没有高新证书 在中关村注册的 是不是都申请不到", "hightech", "none"),
+    ("等下 先问下国高和中关村高新 是两个都要有还是有一个就行", "hightech", None),
 ])
 def test_the_mention_the_message_means(vocabulary, text, slot, code):
     assert resolve(vocabulary, text, [])[slot] == code
