@@ -73,6 +73,12 @@ class PolicyAction(Action, ABC):
             if events is None and self.name() in QUESTION_ACTIONS and (slot := dont_know_answer(tracker)):
                 # "对不上 你就当我们不确定吧" read as another intent while the check waits: the check's answer
                 return [*profile, SlotSet(slot, "unknown")]
+            if events is None and (self.name() in QUESTION_ACTIONS or self.name() == "action_request_handoff") \
+                    and self.name() != "action_route_eligibility" and asks_for_verdict(tracker):
+                # "证书先不管了 你直接给个结论", "行政今天不在 反正不知道" after a conditional verdict: it stands
+                from actions.eligibility import ActionRouteEligibility
+
+                events = await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
             term = off_topic(self.vocabulary, user_text(tracker)) if self.checks_scope and events is None else None
             if events is None and term:
                 from actions.facts import ActionAnswerOtherPolicy, out_of_scope
@@ -122,6 +128,24 @@ class PolicyAction(Action, ABC):
             return value
         slot_value = tracker.get_slot(slot or entity)
         return self.vocabulary.code(entity, str(slot_value)) if slot_value else None
+
+
+#: asks for the verdict itself ("你直接给个结论")
+CONCLUSION = re.compile(r"给(?:个|我|一个)?结论|下(?:个)?结论|结论是啥|结论是什么|到底能不能(?:报|申请)")
+
+
+def asks_for_verdict(tracker: Tracker) -> bool:
+    """After a verdict, with the check over: the message asks for the conclusion, or only says the user cannot find
+    out more ("反正不知道", "先按不确定说吧")."""
+    from actions.eligibility import _DONT_KNOW, _SKIP
+
+    text = user_text(tracker)
+    if not text or not tracker.get_slot("eligibility_verdict") or (tracker.active_loop or {}).get("name"):
+        return False
+    if CONCLUSION.search(text) or _SKIP.search(text):
+        return True
+    return bool(_DONT_KNOW.search(text)) and len(text) <= 16 and not get_vocabulary().find(text, "topic") \
+        and not get_vocabulary().find(text, "fact")
 
 
 def dont_know_answer(tracker: Tracker) -> str | None:

@@ -306,7 +306,8 @@ class ActionRouteEligibility(PolicyAction):
             if own:  # "科技型社会组织这块政策支持啥 我们协会自己能申报吗": their own case as well
                 profile = profile_of(tracker)
                 verdict = await self.call(self.store.check_eligibility, profile)
-                if not settled(verdict):
+                unasked = profile.get("subject_type") == AMBIGUOUS and attempts_of(tracker).get("subject_type", 0) == 0
+                if not settled(verdict) or unasked and not any(c.status == "not_met" for c in verdict.conditions):
                     return [*events, FollowupAction("eligibility_form")]
                 events += await give_verdict(self, dispatcher, profile)
             elif ELIGIBILITY_ASK.search(text) and (facts.get("registration") or facts.get("hightech")):

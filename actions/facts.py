@@ -37,9 +37,6 @@ DETAIL_ASK = re.compile(r"怎么|咋|如何|谁|哪|多久|多长|几天|收费|
 APPLYING_DETAILS = ("deadline", "materials", "review", "payment", "quota", "combining")
 APPLYING = re.compile(r"交申请|递申请|交了申请|申报|报上去|批下来|审批下来|立项")
 
-#: asks for the verdict itself ("你直接给个结论")
-CONCLUSION = re.compile(r"给(?:个|我|一个)?结论|下(?:个)?结论|结论是啥|结论是什么|到底能不能(?:报|申请)")
-
 HEADER_FACTS = ("title", "doc_number", "issuers", "issue_date", "effective_date", "repealed", "approval")
 
 
@@ -233,14 +230,6 @@ class ActionAnswerOutOfScope(PolicyAction):
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         from actions.eligibility import states_own_facts
 
-        from actions.eligibility import _DONT_KNOW, _SKIP
-
-        if text and tracker.get_slot("eligibility_verdict") and (CONCLUSION.search(text) or _DONT_KNOW.search(text)
-                                                                 or _SKIP.search(text)):
-            # "证书先不管了 你直接给个结论", "行政今天不在 反正不知道" after a conditional verdict: the verdict stands
-            from actions.eligibility import ActionRouteEligibility  # "证书先不管了 你直接给个结论"
-
-            return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         if states_own_facts(tracker, self.vocabulary):  # "等下 注册地其实不在示范区" read as off-topic
             from actions.funds import ActionHandleProfileFacts
 

@@ -152,8 +152,9 @@ def _registration(text: str, found: list[Mention]) -> str | None:
         # … or right before "注册" after 在: "总公司在苏州工业园区注册"
         before = [m for m in kept if cue.start() == m.end  # "成都注册的"
                   or 0 <= cue.start() - m.end <= 6 and text[max(0, m.start - 1):m.start] == "在"]
-        if before and text[cue.start():cue.start() + 3] in ("注册的", "登记的"):  # "公司是河北廊坊注册的 …北京这边"
-            return preferred("registration", [m.code for m in before])
+        if before and text[cue.start():cue.start() + 3] in ("注册的", "登记的"):
+            # "公司是河北廊坊注册的 …北京这边只有个研发中心", "顺义注册的一家科技社团 确认过不在示范区范围"
+            return preferred("registration", [m.code for m in before + after])
         if after:
             return preferred("registration", [m.code for m in after])
         if before:
