@@ -342,7 +342,7 @@ class ActionRouteEligibility(PolicyAction):
         own = STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))  # "注册在深圳的公司能申请吗" describes a kind
         personal = (bool(FIRST_PERSON.search(text)) or bool(own) or corrects_verdict(tracker, self.vocabulary)
                     or (not named and not GENERAL_RULE.search(text))) and not (
-            named and (related_organisation(text) or HYPOTHETICAL.search(text)))
+            named and (related_organisation(text) or HYPOTHETICAL.search(text) and not any(own_facts(tracker).values())))
         if not personal:
             events = await self.general_answer(dispatcher, text, facts, kinds)
             from actions.compound import answer_the_rest
@@ -558,9 +558,9 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def _from_text(self, tracker: Tracker, slot: str) -> dict[str, Any]:
         text = user_text(tracker)
-        if text and HYPOTHETICAL.search(text) and message_facts(tracker, self.vocabulary).get(slot):
-            return {}  # "要是注册在北京别的区会咋样": a question about the rule; the ask action answers it
         stated = own_facts(tracker, self.vocabulary)  # a button's entities too (the slots map nothing themselves)
+        if text and HYPOTHETICAL.search(text) and not stated.get(slot) and message_facts(tracker, self.vocabulary).get(slot):
+            return {}  # "要是注册在北京别的区会咋样": a question about the rule; the ask action answers it
         if stated.get(slot):
             return {} if stated[slot] == tracker.get_slot(slot) else {slot: stated[slot]}
         if tracker.get_slot("requested_slot") != slot:

@@ -175,11 +175,14 @@ ASKING_BEFORE = re.compile(r"问(?:下|一下|问)$")
 MODIFIER_AFTER = re.compile(r"^(?:投资|控股|下属|下面|孵化|设立|成立|创办|举办|主办|出资|参股|旗下)的")
 #: a certificate denied after it is named: "国高好像没有", "国高和中关村高新 都没有"
 DENIED_AFTER = re.compile(r"^(?:\s*(?:和|与|跟|及|、|,|，|还有)\s*(?:国家高新|国高|中关村高新|高企|高新)(?:技术企业|企业|资质|认定)?)*"
-                          r"(?:资质|认定|证书)?\s*(?:好像|应该|也|都|均|暂时|目前|还|都还|也还|我们|咱|从来|一直|根本)*(?:没有|没|无|不是)(?!有?(?:问题|关系|事|过期|到期|失效|被取消))")
+                          r"(?:资质|认定|证书)?\s*(?:好像|应该|也|都|均|暂时|目前|还|都还|也还|我们|咱|从来|一直|根本)*(?:没有|没|无|不是)(?!有?(?:问题|关系|事|过期|到期|失效|被取消))"
+                          # "有国高 没有中关村高新": the denial is of the certificate after it
+                          r"(?![^\s，,；;。]{0,3}(?:国家高新|国高|中关村高新|高企|高新))")
 #: a certificate the user must ask about: "中关村高新得问下财务", "国高不太清楚"
 UNSURE_AFTER = re.compile(r"^(?:的)?(?:资质|认定|证书)?(?:的话|这块|这个|方面)?\s*(?:我|我们)?(?:也|还)?"
                           r"(?:(?:得|要|需要|还得|还要|得去|要去)(?:问下|问问|问一下|确认|查一下|查下|核实)|"
-                          r"不确定|不清楚|不知道|说不准|待确认|不太清楚|不记得|不太确定)")
+                          r"不确定|不清楚|不知道|说不准|待确认|不太清楚|不记得|不太确定)"
+                          r"(?![^\s，,；;。]{0,3}(?:国家高新|国高|中关村高新|高企|高新))")
 
 
 def _hightech(text: str, found: list[Mention]) -> str | None:
@@ -320,9 +323,17 @@ def own_facts(tracker: Tracker, vocabulary: Vocabulary | None = None) -> dict[st
     """The facts the latest message states about the user's own organisation: none when it supposes them ("要是注册在
     外地呢") or speaks of an organisation tied to theirs ("我们学校下面的校办企业呢")."""
     text = user_text(tracker)
-    if text and (HYPOTHETICAL.search(text) or related_organisation(text)):
+    if text and related_organisation(text):
         return {}
+    if text and HYPOTHETICAL.search(text):  # the supposed clause aside: "我们现在还不是国高 如果明年评上了能报吗"
+        return supposed_aside(vocabulary or get_vocabulary(), text)
     return message_facts(tracker, vocabulary)
+
+
+def supposed_aside(vocabulary: Vocabulary, text: str) -> dict[str, str | None]:
+    """The facts of a message outside its supposing clauses ("要是…", "如果…" up to the next clause break)."""
+    plain = re.sub(r"(?:要是|如果|假如|假设|万一|若是|倘若|比方说|打个比方)[^，,。；;！!？?\s]*", " ", text)
+    return resolve(vocabulary, plain, [])
 
 
 def slot_before_turn(tracker: Tracker, slot: str) -> Any:

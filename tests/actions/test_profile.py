@@ -50,6 +50,8 @@ from .conftest import slot_events
     ("国高好像没有", "hightech", "none"),
     ("国高好像没有 中关村高新得问下财务", "hightech", "unknown"),
     ("国高没问题 注册在示范区", "hightech", "national"),
+    ("有国高 没有中关村高新", "hightech", "national"),
+    ("我们有国高，没有中关村高新", "hightech", "national"),
     ("中关村高新没有过期 注册在示范区", "hightech", "zgc"),
     # what the user says they are beats a kind they ask about
     ("我们是做园区运营的公司 注册在示范区 园区运营服务机构有啥支持 我们能报吗", "subject_type", "ambiguous"),
@@ -127,3 +129,8 @@ def test_a_supposed_fact_or_a_related_organisation_is_no_fact_about_the_user(voc
 
 def test_a_self_description_is_no_related_organisation(vocabulary, make_tracker):
     assert slot_events(profile_events(make_tracker("我们是做投资的公司 注册在示范区"), vocabulary))["registration"] == "zgc"
+
+
+def test_facts_beside_a_supposed_clause_are_the_users(vocabulary, make_tracker):
+    events = slot_events(profile_events(make_tracker("我们现在还不是国高 如果明年评上了能报吗"), vocabulary))
+    assert events == {"hightech": "none"}
