@@ -632,13 +632,18 @@ class ValidateEligibilityForm(FormValidationAction):
             if attempts.get("subject_type", 0) >= MAX_ATTEMPTS - 1:
                 return {"subject_type": AMBIGUOUS}
             amb = self.vocabulary.ambiguity(user_text(tracker))
+            from actions.profile import slot_before_turn
+
+            asked = slot_before_turn(tracker, "requested_slot") == "subject_type"
+            said_before = previous_user_text(tracker)
+            if asked and amb and said_before and amb[0] in said_before and attempts.get("subject_type", 0) == 0:
+                # the same word again ("投资公司 … 就是投资公司啊"): the user cannot say more — it stands as open
+                return {"subject_type": AMBIGUOUS}
             if amb:
                 word, info = amb
                 options = "、".join(SUBJECT_NAMES.get(o, o) for o in info.get("options") or [])
                 dispatcher.utter_message(text=f"“{word}”要看以什么类别申报（{options}）。{info.get('note', '')}")
-            from actions.profile import slot_before_turn
-
-            if slot_before_turn(tracker, "requested_slot") != "subject_type":
+            if not asked:
                 # "我们是一家医院 能申报吗": said before the question was asked; the question is still to come
                 return {"subject_type": None}
             attempts["subject_type"] = attempts.get("subject_type", 0) + 1
@@ -758,6 +763,20 @@ def answered_this_turn(tracker: Tracker) -> bool:
         if event.get("event") == "bot" and (event.get("text") or "").strip() not in ("", ENGLISH_NOTE):
             return True
     return False
+
+
+def previous_user_text(tracker: Tracker) -> str:
+    """The user's message before the latest one, in the corpus's writing ("" if none)."""
+    from actions.base import _normalized
+
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen == 2:
+                text = event.get("text") or ""
+                return "" if text.startswith("/") else _normalized(text)
+    return ""
 
 
 def facts_slots_this_turn(tracker: Tracker) -> set[str]:

@@ -349,3 +349,13 @@ async def test_a_verdict_given_beside_the_check_ends_it(store, vocabulary, dispa
     events = await ActionHandleProfileFacts(store, vocabulary).run(dispatcher, tracker, {})
     assert slot_events(events)["eligibility_verdict"]["outcome"] == "eligible"
     assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+
+
+async def test_the_same_ambiguous_kind_said_again_stands_as_open(store, vocabulary, dispatcher, make_tracker):
+    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": "我们是投资公司 能报吗"},
+              {"event": "slot", "name": "requested_slot", "value": "subject_type"},
+              {"event": "action", "name": "action_listen"}, {"event": "user", "text": "就是投资公司啊"}]
+    tracker = make_tracker("就是投资公司啊", "inform", events=events, active_loop="eligibility_form",
+                           slots={"requested_slot": "subject_type"})
+    out = await ValidateEligibilityForm(vocabulary, store).validate_subject_type("ambiguous", dispatcher, tracker, {})
+    assert out == {"subject_type": "ambiguous"} and not dispatcher.messages
