@@ -22,6 +22,12 @@ from actions.profile import PLACE_INQUIRY
 COVERED = {"need": {"amount", "deadline"}, "fact": {"end_date"}}
 
 
+def reference_asked(text: str) -> bool:
+    from actions.facts import REFERENCE_ASK
+
+    return bool(REFERENCE_ASK.search(text))
+
+
 def asks_about_zone(text: str) -> bool:
     from actions.eligibility import PLACE_QUESTION
 
@@ -37,7 +43,7 @@ async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher
     events: list[EventType] = []
     if answered == "unstated":
         pass  # the detail is what was just answered
-    elif answered != "fact" and action.vocabulary.find(text, "fact"):
+    elif answered != "fact" and (action.vocabulary.find(text, "fact") or reference_asked(text)):
         from actions.facts import ActionAnswerDocFact
 
         events += await ActionAnswerDocFact(action._store, action._vocabulary).answer_fact(dispatcher, tracker, domain)

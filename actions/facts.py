@@ -24,6 +24,18 @@ THIS_DOCUMENT = re.compile(r"中关村|示范区|京科发|支持资金|第.{1,3
 #: the support this document gives, as the subject of a question ("补助到账了要交所得税吗")
 SUPPORT_MONEY = re.compile(r"补助|补贴|资助|奖励|支持资金|这笔钱|这笔资金|拿到的钱|给的钱")
 
+#: "参照执行到底是啥意思 / 算能报还是不能报": the reference clause of 三（一） asked about (not an NLU entity: the words
+#: 参照执行 also stand in statements, "我们注册在北京其他区，能参照执行吗")
+REFERENCE_ASK = re.compile(r"参照执行.{0,10}(?:啥意思|什么意思|是啥|是什么|怎么理解|是指|指的是|指啥|算能报|算不算|能报还是|"
+                           r"待遇|一样|区别)|(?:啥|什么)(?:叫|是)参照执行")
+
+
+def asked_fact(action: PolicyAction, tracker: Tracker) -> str | None:
+    """The fact of the document the message asks about: an NLU/vocabulary fact, or the reference clause."""
+    text = user_text(tracker)
+    return action.latest(tracker, "fact") or ("reference" if text and REFERENCE_ASK.search(text) else None)
+
+
 #: how the bot reads a clause whose words users ask about (said beside the quote, never instead of it)
 FACT_READINGS = {
     "reference": "“参照执行”即注册在示范区以外、北京市其他地区的创新主体，符合支持条件的参照本措施办理——不是直接适用，"
@@ -106,7 +118,7 @@ class ActionAnswerDocFact(PolicyAction):
     async def answer_fact(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> list[EventType]:
         """The fact the message names, from the header or the curated facts (else the index)."""
-        fact = self.latest(tracker, "fact")
+        fact = asked_fact(self, tracker)
         doc = await self.call(self.store.document)
         text = user_text(tracker)
         several = list(dict.fromkeys(m.value for m in sorted(self.vocabulary.find(text, "fact"), key=lambda m: m.start)))
@@ -234,7 +246,8 @@ class ActionAnswerOutOfScope(PolicyAction):
             from actions.funds import ActionHandleProfileFacts
 
             return await ActionHandleProfileFacts(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
-        if text and self.vocabulary.find(text, "fact") and not self.vocabulary.off_topic_in(text):
+        if text and (self.vocabulary.find(text, "fact") or REFERENCE_ASK.search(text)) \
+                and not self.vocabulary.off_topic_in(text):
             # "这笔钱拨下来以后谁来监管 用错了会不会追回": a fact of the document (and what it leaves open)
             return await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         from actions.eligibility import need_mentions

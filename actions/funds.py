@@ -231,7 +231,9 @@ async def reroute(action: PolicyAction, dispatcher: CollectingDispatcher, tracke
     if states_own_facts(tracker, action.vocabulary):
         # "等下 注册地其实不在示范区 在北京其他区", "营业执照地址就在示范区里": facts about the user — judged (again)
         return await ActionHandleProfileFacts(action._store, action._vocabulary).answer(dispatcher, tracker, domain)
-    if action.latest(tracker, "fact"):
+    from actions.facts import asked_fact
+
+    if asked_fact(action, tracker):
         from actions.facts import ActionAnswerDocFact
 
         return await ActionAnswerDocFact(action._store, action._vocabulary).answer(dispatcher, tracker, domain)

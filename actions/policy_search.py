@@ -70,7 +70,9 @@ class ActionSearchPolicy(PolicyAction):
         if question and await recommender.spans_funds(topics):
             events = await recommender.several_needs(dispatcher, question, topics)  # and a fact asked beside them
             return [*events, *await recommender.also_asked(dispatcher, tracker, domain, question, topics)]
-        if question and self.latest(tracker, "fact"):
+        from actions.facts import asked_fact
+
+        if question and asked_fact(self, tracker):
             from actions.facts import ActionAnswerDocFact
 
             return await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
