@@ -8,6 +8,8 @@ may apply. Each part is answered by the code that answers it on its own; nothing
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -20,6 +22,10 @@ from actions.profile import PLACE_INQUIRY
 #: details the main answers already cover ("文件未写明支持金额和申报时间" follows every need; the 施行 answer says
 #: there is no end date)
 COVERED = {"need": {"amount", "deadline"}, "fact": {"end_date"}}
+
+
+#: how many measures or funds there are, asked beside something else
+COUNT_ASK = re.compile(r"(?:一共|总共|共)(?:有)?(?:多少|几)条|(?:多少|几)条措施|(?:一共|总共|共)(?:有)?(?:多少|几)项资金")
 
 
 def reference_asked(text: str) -> bool:
@@ -51,6 +57,13 @@ async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher
         doc = await action.call(action.store.document)
         # "哪天开始执行的 由谁负责解释": the fact's own words (开始执行) are no detail the document leaves out
         topic = doc.unstated_topic(action.vocabulary.without(text, "fact") if answered == "fact" else text)
+        if topic and answered == "fact" and topic["code"] == "end_date" and action.latest(tracker, "fact") not in (
+                None, "effective_date"):
+            # "25年26年还管用吗 会不会到期作废": the 作废 answer says nothing of this document's own end
+            from actions.unstated import answer_unstated
+
+            events += await answer_unstated(action, dispatcher, tracker, topic)
+            topic = None
         if topic and topic["code"] == "parks" and not asks_about_zone(text):
             topic = None  # "注册地在中关村示范区范围内" states where they are; it asks nothing about the zone
         if topic and topic["code"] == "materials" and answered != "need":  # "…能报吗 要准备啥材料": the materials
@@ -62,6 +75,10 @@ async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher
             from actions.unstated import answer_unstated
 
             events += await answer_unstated(action, dispatcher, tracker, topic)
+    if COUNT_ASK.search(text) and answered != "measure":  # "文号是啥 一共多少条措施来着"
+        funds = await action.call(action.store.funds)
+        dispatcher.utter_message(text=f"文件共{sum(len(f.measures) for f in funds)}条措施，分属{len(funds)}项支持资金"
+                                      f"（二（一）至二（五））。")
     from actions.eligibility import FIRST_PERSON, ActionRouteEligibility, asks_kind_rule, failing_note
 
     note = await failing_note(action, tracker) if answered in ("need", "unstated") else None

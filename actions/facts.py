@@ -30,9 +30,17 @@ REFERENCE_ASK = re.compile(r"参照执行.{0,10}(?:啥意思|什么意思|是啥
                            r"待遇|一样|区别)|(?:啥|什么)(?:叫|是)参照执行")
 
 
+#: "以前2019年那个…措施还有效不 被替掉了吗": the documents this one repealed, asked about by their year or look
+REPEAL_ASK = re.compile(r"(?:2019|19年|中科园发|11号|25号|以前(?:的|那个)|原来(?:的|那个)|老的?(?:文件|措施|政策)).{0,24}"
+                        r"(?:还有效|还管用|还能用|作废|废止|替掉|替代|取代|失效|还算数)")
+
+
 def asked_fact(action: PolicyAction, tracker: Tracker) -> str | None:
-    """The fact of the document the message asks about: an NLU/vocabulary fact, or the reference clause."""
+    """The fact of the document the message asks about: an NLU/vocabulary fact, the reference clause, or the
+    documents it repealed."""
     text = user_text(tracker)
+    if text and REPEAL_ASK.search(text):
+        return "repealed"
     return action.latest(tracker, "fact") or ("reference" if text and REFERENCE_ASK.search(text) else None)
 
 
@@ -246,7 +254,7 @@ class ActionAnswerOutOfScope(PolicyAction):
             from actions.funds import ActionHandleProfileFacts
 
             return await ActionHandleProfileFacts(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
-        if text and (self.vocabulary.find(text, "fact") or REFERENCE_ASK.search(text)) \
+        if text and (self.vocabulary.find(text, "fact") or asked_fact(self, tracker)) \
                 and not self.vocabulary.off_topic_in(text):
             # "这笔钱拨下来以后谁来监管 用错了会不会追回": a fact of the document (and what it leaves open)
             return await ActionAnswerDocFact(self._store, self._vocabulary).answer(dispatcher, tracker, domain)

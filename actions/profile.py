@@ -257,6 +257,8 @@ def _ambiguous_roles(vocabulary: Vocabulary, text: str) -> list[tuple[int, int]]
 CORRECTION = re.compile(r"说错了|不对不对|更正一下|纠正一下|搞错了|打错了|不是不是")
 
 
+#: the user does not know whether they are in the zone
+ZONE_UNSURE = re.compile(r"(?:说不准|不确定|不清楚|不知道|搞不清|拿不准|吃不准)(?:是不是|在不在|是否在|算不算|有没有在)?.{0,4}(?:示范区|范围)")
 #: words quoted from the document ("文件里这句 符合支持条件的注册在北京市其他地区的创新主体参照执行 是啥意思"): no fact
 QUOTED = re.compile(r"[“\"「『][^”\"」』]{4,}[”\"」』]|这句话?[：:\s]*\S{8,}?(?=\s*(?:是啥意思|是什么意思|啥意思|什么意思|怎么理解))")
 
@@ -281,9 +283,12 @@ def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -
     found = {slot: [m for m in ms if not any(s <= m.start and m.end <= e for s, e in compared)]
              for slot, ms in found.items()}
     found["registration"] = [m for m in found["registration"] if not PLACE_POLICY_AFTER.search(text[m.end:m.end + 8])]
+    registration = _registration(text, found["registration"])
+    if registration in (None, "beijing") and ZONE_UNSURE.search(text):
+        registration = "unknown"  # "注册地址我也说不准在不在示范区里头"
     out = {
         "subject_type": _subject(vocabulary, text, found["subject_type"]),
-        "registration": _registration(text, found["registration"]),
+        "registration": registration,
         "hightech": _hightech(text, found["hightech"]),
     }
     if out["hightech"] in ("national", "zgc", "certified") and out["subject_type"] not in (None, "enterprise") \

@@ -25,7 +25,7 @@ from .conftest import slot_events
     ("我们有国高但是过期了 能报吗", "hightech", "none"),
     ("我们之前是国高 去年没复审通过", "hightech", "none"),
     ("高企资质明年才到期", "hightech", "national"),
-    ("不知道在不在示范区", "registration", None),
+    ("不知道在不在示范区", "registration", "unknown"),  # they say they do not know: the check treats it so
     ("昌平算示范区吗", "registration", "beijing"),
     # a named kind beats one that needs asking, which beats a generic word
     ("我们是科研院所 事业单位性质", "subject_type", "research_institute"),
