@@ -327,13 +327,14 @@ class ActionRouteEligibility(PolicyAction):
             return [*events, FollowupAction("action_listen")]
         doc = await self.call(self.store.document) if text else None
         topic = doc.unstated_topic(text) if doc else None
-        settling = facts.get("registration") or facts.get("hightech")
+        # facts that decide a verdict ("朝阳这边" alone does not: the zone is still open)
+        settling = facts.get("registration") in ("zgc", "beijing_other", "outside") or facts.get("hightech")
         # "昌平算示范区吗": what they ask, facts or not ("注册在示范区范围内，能申请吗" states, it does not ask)
         asks_place = bool(topic) and topic["code"] == "parks" and bool(PLACE_QUESTION.search(text)
                                                                         or PLACE_INQUIRY.search(text)) \
             and not UNSURE_OF_ZONE.search(text)  # "注册地址我也说不准在不在示范区里头" says it, it does not ask
-        if topic and (asks_place or topic["code"] in RULES_OF_APPLYING
-                      or not settling and not ELIGIBILITY_ASK.search(text)):
+        if topic and (asks_place or not settling and (not ELIGIBILITY_ASK.search(text)
+                                                       or topic["code"] in RULES_OF_APPLYING)):
             # "哪些园区属于示范区", "营收要达到多少才能申请", "可以同时申请好几项吗": the document does not say
             from actions.compound import answer_the_rest
             from actions.unstated import answer_unstated

@@ -288,7 +288,10 @@ class ActionAnswerOutOfScope(PolicyAction):
             # "公司成立不到两年 文件对成立年限有要求没": a detail of applying that this document leaves open — when
             # the message points at it (not "国家自然科学基金怎么申请")
             # … or a follow-up in a conversation about the document ("好 那接下来我该找谁 具体怎么报" after a verdict)
-            about_document = any(tracker.get_slot(s) for s in ("eligibility_verdict", "suggested_fund", "need_text"))
+            from actions.unstated import previous_measure
+
+            about_document = any(tracker.get_slot(s) for s in ("eligibility_verdict", "suggested_fund", "need_text")) \
+                or previous_measure(tracker) is not None  # "那这块活动经费怎么算" right after 第10条
             applying = topic is not None and topic["code"] in APPLYING_DETAILS and bool(APPLYING.search(text))
             if topic is not None and (in_domain or about_document) and (
                     THIS_DOCUMENT.search(text) or about_document or applying or hits and covered(hits[0].score)):

@@ -44,7 +44,7 @@ def previous_measure(tracker: Tracker) -> int | None:
                 return None
             seen_user = True
         elif seen_user and event.get("event") == "bot" and (event.get("text") or "").strip():
-            named = set(re.findall(r"第(\d{1,2})条", re.sub(r"另外，第[\d、]+条.*", "", event["text"])))
+            named = set(re.findall(r"第(\d{1,2})条", re.sub(r"另外[^\n]*|依据：[^\n]*", "", event["text"])))
             return int(named.pop()) if len(named) == 1 else None
     return None
 
