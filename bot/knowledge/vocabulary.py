@@ -76,6 +76,8 @@ class Vocabulary:
         self.other_policies = sorted(other_policies or [], key=len, reverse=True)
         self.negations = sorted(negations, key=len, reverse=True)
         self.not_followed_by = not_followed_by
+        #: a surface right after one of these is part of another word ("另外资金" holds no 外资)
+        self.not_preceded_by: dict[str, list[str]] = {}
 
     @classmethod
     def from_corpus(cls, corpus_dir: Path) -> Vocabulary:
@@ -92,13 +94,15 @@ class Vocabulary:
                 words = funds.setdefault(fund["code"], [])
                 words.extend([f"{fund['short_name']}资金", fund["short_name"], *fund.get("aliases", [])])
         entities["fund"] = funds
-        return cls(entities, list(data.get("negations") or []), dict(data.get("not_followed_by") or {}),
+        vocabulary = cls(entities, list(data.get("negations") or []), dict(data.get("not_followed_by") or {}),
                    list(data.get("other_policies") or []), list(data.get("pending") or []),
                    dict(data.get("ambiguous_subjects") or {}), dict(data.get("applicant_kinds") or {}),
                    {str(k): str(v) for k, v in (data.get("english") or {}).items()},
                    list(data.get("off_topics") or []),
                    {str(k): str(v) for k, v in (data.get("abbreviations") or {}).items()},
                    {str(k): str(v) for k, v in (data.get("dialect") or {}).items()})
+        vocabulary.not_preceded_by = {str(k): [str(b) for b in v] for k, v in (data.get("not_preceded_by") or {}).items()}
+        return vocabulary
 
     def learn(self, examples_dir: Path, skip: str = "entities.yml") -> int:
         """Add the entity spans annotated in the NLU training data (typos such as 国搞 included).
@@ -159,7 +163,7 @@ class Vocabulary:
         return next((t for t in self.off_topics if t.lower() in lowered), None)
 
     def _surface_pattern(self, word: str) -> str:
-        escaped = re.escape(word)
+        escaped = "".join(f"(?<!{re.escape(b)})" for b in self.not_preceded_by.get(word, [])) + re.escape(word)
         blocked = self.not_followed_by.get(word)
         if blocked:
             escaped += "(?!" + "|".join(re.escape(b) for b in blocked) + ")"

@@ -67,3 +67,19 @@ def test_english_words_and_pinyin_initials_inside_chinese_are_read():
     read = normalize("我们是gxqy 注册地zgc 想申请innovation voucher", vocabulary.english, vocabulary.typos,
                      vocabulary.abbreviations)
     assert "高新企业" in read and "中关村" in read and "创新券" in read
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("我哋冇國家高新，註冊地就喺中關村示範區", "我们没有国家高新，注册地就在中关村示范区"),
+    ("首 都 科 技 创 新 券 在 哪 条 里", "首都科技创新券在哪条里"),
+])
+def test_written_cantonese_and_spaced_characters_are_read_as_mandarin(typed, read):
+    vocabulary = Vocabulary.from_corpus(CORPUS_DIR)
+    assert normalize(typed, vocabulary.english, None, vocabulary.abbreviations, vocabulary.dialect) == read
+
+
+def test_a_word_inside_a_longer_one_is_no_mention():
+    """"另外资金" holds no 外资 (a need) and no 资金."""
+    vocabulary = Vocabulary.from_corpus(CORPUS_DIR)
+    assert vocabulary.find("另外资金是哪一级财政出的", "topic") == []
+    assert [m.value for m in vocabulary.find("外资研发中心", "topic")] == ["internationalization"]
