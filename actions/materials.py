@@ -60,6 +60,12 @@ class ActionListMaterials(PolicyAction):
         if text and (asks_own_case(tracker, self.vocabulary) or asks_kind_rule(self.vocabulary, text)
                      or describes_own_case(tracker, self.vocabulary)):
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
+        doc = await self.call(self.store.document)
+        if text and (topic := doc.unstated_topic(text)) and topic["code"] not in ("materials",):
+            # "材料交纸质的还是网上交": how to hand them in, which the document does not say either
+            from actions.unstated import answer_unstated
+
+            return await answer_unstated(self, dispatcher, tracker, topic)
         return await self.answer_list(dispatcher, tracker, domain)
 
     async def answer_list(self, dispatcher: CollectingDispatcher, tracker: Tracker,
