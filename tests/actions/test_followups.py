@@ -86,3 +86,18 @@ async def test_a_phone_number_question_is_no_request_for_a_person(store, vocabul
 async def test_unstated_cues_do_not_fire_inside_other_words(store, text, code):
     topic = store.document().unstated_topic(text)
     assert (topic["code"] if topic else None) == code
+
+
+async def test_an_instrument_named_as_a_need_is_answered_before_the_check_asks(store, vocabulary, dispatcher,
+                                                                                make_tracker):
+    text = "我们所是事业单位性质的科研机构 有几台贵的大型仪器想对外共享 我们自己能申请吗"
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"), {})
+    assert "第13条" in texts(dispatcher) and events[-1]["name"] == "eligibility_form"
+
+
+async def test_a_country_abroad_names_the_overseas_measure(store, vocabulary, dispatcher, make_tracker):
+    from actions.funds import ActionRecommendFund
+
+    await ActionRecommendFund(store, vocabulary).run(
+        dispatcher, make_tracker("公司打算在新加坡那边设个研发中心 有支持吗", "describe_need"), {})
+    assert "第17条" in texts(dispatcher) and "第18条" not in texts(dispatcher), texts(dispatcher)
