@@ -40,8 +40,7 @@ VALID = {
 MAX_ATTEMPTS = 2
 
 #: "count it as unknown": the user will not find out now — take "unknown" at once
-_SKIP = re.compile(r"(?:按|算|当|写)(?:我们|我|成|作|做)?不确定|先不确定|跳过|先这样算|不管了|先按.{0,4}算|直接给(?:个)?结论|"
-                   r"得问|要问一?下|回头(?:问|查)|问问.{0,8}才知道|得去查|得查一?下")
+_SKIP = re.compile(r"(?:按|算|当|写)(?:我们|我|成|作|做)?不确定|先不确定|跳过|先这样算|不管了|先按.{0,4}算|直接给(?:个)?结论")
 _DONT_KNOW = re.compile(r"不太?(确定|知道|清楚|了解)|没数|说不好|搞不清|不记得|不晓得|不懂|没概念|不好说|待确认")
 #: the user speaks of their own organisation (not of a kind of applicant in general)
 FIRST_PERSON = re.compile(r"我们|我司|咱们|咱|本公司|本单位|我单位|我方|俺们|我是|我这|我家|我哋|敝校|我校|本校|敝司|敝单位|"
