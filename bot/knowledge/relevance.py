@@ -10,7 +10,7 @@ NLU data that name no other place or policy. 5.0 gave the largest difference of 
 - :func:`strong` — strong enough to answer a message with none of the document's words ("准备组织一个品牌性的
   国际科技交流活动", "那中心城区的机构呢"): only 1 of the 104 labelled out-of-scope questions that name no other
   place or policy scores this high (and that one names another policy by a word the vocabulary lacks), against
-  55 % of the questions about the document.
+  51 % of the questions about the document (`bench/search_eval.py` prints both rates).
 - :func:`related` — for a question the NLU reads as about the document: below this the index has nothing, and
   only then does the bot say the document has no passage on it.
 """
