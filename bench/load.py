@@ -105,6 +105,12 @@ def cpu_seconds(servers: Servers) -> dict[str, float]:
     return out
 
 
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (every core, every process)."""
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=10)
@@ -128,6 +134,7 @@ def main() -> int:
     problems: list[str] = []
     cpu: list[tuple[str, dict[str, float]]] = []
     memory: list[tuple[str, dict[str, float]]] = []
+    others: list[float] = []  # cores busy with other work on the machine during each run
     with tempfile.TemporaryDirectory() as tmp_dir:
         work = args.keep or Path(tmp_dir)
         work.mkdir(parents=True, exist_ok=True)
@@ -136,10 +143,12 @@ def main() -> int:
                 label = profile if args.rounds == 1 else f"{profile}-{round_ + 1}"
                 servers, gateways = start(profile, work, label)
                 try:
-                    before = cpu_seconds(servers)
+                    before, machine_before = cpu_seconds(servers), machine_busy_s()
                     figures, convs, notes = asyncio.run(run_load(servers, gateways, args.users, args.conversations,
                                                                  parse_profile(profile)[2]))
-                    after = cpu_seconds(servers)
+                    after, machine_after = cpu_seconds(servers), machine_busy_s()
+                    ours = sum(after[k] - before.get(k, 0.0) for k in after)
+                    others.append((machine_after - machine_before - ours) / figures["seconds"])
                     memory.append((profile, rss_mb(servers)))
                     cpu.append((profile, {k: (after[k] - before.get(k, 0.0)) * 1000 / max(1.0, figures["messages"])
                                           for k in after}))
@@ -162,10 +171,11 @@ def main() -> int:
             print(f"                       fault: {note}")
     for problem in problems:
         print(f"  {problem}")
-    print("  CPU per message (ms), by process kind — where the time goes on this machine; memory after the run (MB):")
-    for (profile, per), (_, mb) in zip(cpu, memory):
+    print(f"  CPU per message (ms), by process kind — where the time goes on this machine ({psutil.cpu_count()} "
+          f"cores); cores busy with other work meanwhile; memory after the run (MB):")
+    for (profile, per), (_, mb), other in zip(cpu, memory, others):
         print(f"  {profile:<20} " + "  ".join(f"{k} {v:.1f}" for k, v in sorted(per.items()))
-              + "  | " + "  ".join(f"{k} {v:.0f}" for k, v in sorted(mb.items())))
+              + f"  | others {other:.1f} | " + "  ".join(f"{k} {v:.0f}" for k, v in sorted(mb.items())))
     for line in comparisons(runs):
         print(f"  {line}")
     print("  goals: 0 lost, 0 duplicated, 0 reordered; embedded ≥ 2× stock msg/s; p95 ≤ 1 s at 10 users")
