@@ -88,7 +88,7 @@ def rss_mb(servers: Servers) -> dict[str, float]:
             out[name.split("-")[0]] = out.get(name.split("-")[0], 0.0) + sum(p.memory_info().rss for p in procs) / 2**20
         except psutil.NoSuchProcess:
             continue
-    return out
+    return dict(sorted(out.items()))
 
 
 def cpu_seconds(servers: Servers) -> dict[str, float]:
@@ -149,7 +149,7 @@ def main() -> int:
                     after, machine_after = cpu_seconds(servers), machine_busy_s()
                     ours = sum(after[k] - before.get(k, 0.0) for k in after)
                     others.append((machine_after - machine_before - ours) / figures["seconds"])
-                    memory.append((profile, rss_mb(servers)))
+                    memory.append((profile, {**rss_mb(servers), "started in": max(servers.startup_seconds.values())}))
                     cpu.append((profile, {k: (after[k] - before.get(k, 0.0)) * 1000 / max(1.0, figures["messages"])
                                           for k in after}))
                     runs.append((profile, figures, audit(servers, convs, problems), notes))
@@ -172,10 +172,10 @@ def main() -> int:
     for problem in problems:
         print(f"  {problem}")
     print(f"  CPU per message (ms), by process kind — where the time goes on this machine ({psutil.cpu_count()} "
-          f"cores); cores busy with other work meanwhile; memory after the run (MB):")
+          f"cores); cores busy with other work meanwhile; memory after the run (MB); seconds until every server answered:")
     for (profile, per), (_, mb), other in zip(cpu, memory, others):
         print(f"  {profile:<20} " + "  ".join(f"{k} {v:.1f}" for k, v in sorted(per.items()))
-              + f"  | others {other:.1f} | " + "  ".join(f"{k} {v:.0f}" for k, v in sorted(mb.items())))
+              + f"  | others {other:.1f} | " + "  ".join(f"{k} {v:.0f}" for k, v in mb.items()))
     for line in comparisons(runs):
         print(f"  {line}")
     print("  goals: 0 lost, 0 duplicated, 0 reordered; embedded ≥ 2× stock msg/s; p95 ≤ 1 s at 10 users")

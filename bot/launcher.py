@@ -24,6 +24,21 @@ log = logging.getLogger(__name__)
 VAR = PROJECT_DIR / "var"
 
 
+#: Rasa servers `make run` starts. One Rasa process is the embedded profile's bottleneck: it spends about twice the
+#: CPU per message of the action server, gateway and client together and works on one core; a second one on the
+#: same tracker store and action server lets the second core work too (docs/benchmarks.md: +42 % messages/s on
+#: 2 cores, for about 650 MB more). Never more than the machine's cores; RASA_SERVERS or --rasa-servers overrides.
+EMBEDDED_RASA_SERVERS = 2
+
+
+def embedded_rasa_servers() -> int:
+    """How many Rasa servers `make run` starts: RASA_SERVERS if set, else EMBEDDED_RASA_SERVERS up to the cores."""
+    raw = os.environ.get("RASA_SERVERS", "").strip()
+    if raw:
+        return max(1, int(raw))
+    return max(1, min(EMBEDDED_RASA_SERVERS, os.cpu_count() or 1))
+
+
 def api_token() -> str:
     """RASA_TOKEN from the environment, else one generated once and kept in var/rasa_token (0600, not committed)."""
     return os.environ.get("RASA_TOKEN") or local_secret("rasa_token")

@@ -20,3 +20,16 @@ def test_the_scaled_layout_pairs_each_rasa_server_with_its_action_server() -> No
     assert config.rasa_urls() == ["http://127.0.0.1:31005", "http://127.0.0.1:31006"]
     assert [config.env(i)["ACTION_ENDPOINT_URL"] for i in range(2)] == [
         "http://127.0.0.1:31055/webhook", "http://127.0.0.1:31056/webhook"]
+
+
+def test_make_run_starts_two_rasa_servers_unless_told_otherwise(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.launcher import embedded_rasa_servers
+
+    monkeypatch.delenv("RASA_SERVERS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert embedded_rasa_servers() == 2
+    monkeypatch.setattr("os.cpu_count", lambda: 1)  # not more Rasa servers than cores
+    assert embedded_rasa_servers() == 1
+    monkeypatch.setenv("RASA_SERVERS", "1")
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert embedded_rasa_servers() == 1
