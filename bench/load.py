@@ -3,11 +3,12 @@ and WeChat (signed XML), then an audit of every conversation's Rasa tracker: eac
 order, each with a bot reply. Loopback only; bounded in users, turns and time; stops by itself.
 
 Profiles, measured in the same run:
-  embedded  one action server, Rasa and gateway on SQLite
+  embedded  one action server, Rasa server and gateway on SQLite
   stock     the same, with the stock DIET + TED model (bench/config_stock.yml)
   scaled    2 action servers, 2 Rasa servers, 2 gateways on PostgreSQL + Redis (what `make run-scaled` starts)
 A suffix -<N>rasa runs N Rasa servers on the same SQLite tracker store, with the one action server and the one
-gateway (embedded-2rasa, stock-2rasa): ours and stock with the same number of Rasa servers, for a fair ratio.
+gateway (embedded-2rasa is what `make run` starts; stock-2rasa): ours and stock with the same number of Rasa
+servers, for a fair ratio.
 --rounds R runs the whole list R times, one profile after the other (1 server, N servers, 1, N, …), so a busy
 machine's drift falls on every profile alike; each run is printed, then the median of each profile.
 
