@@ -149,7 +149,7 @@ def main() -> int:
                                                                  parse_profile(profile)[2]))
                     after, machine_after = cpu_seconds(servers), machine_busy_s()
                     ours = sum(after[k] - before.get(k, 0.0) for k in after)
-                    others.append((machine_after - machine_before - ours) / figures["seconds"])
+                    others.append(max(0.0, machine_after - machine_before - ours) / figures["seconds"])
                     memory.append((profile, {**rss_mb(servers), "started in": max(servers.startup_seconds.values())}))
                     cpu.append((profile, {k: (after[k] - before.get(k, 0.0)) * 1000 / max(1.0, figures["messages"])
                                           for k in after}))
@@ -160,22 +160,22 @@ def main() -> int:
     print(f"load: {args.users} concurrent users (1 in 5 on WeChat, the rest on the widget's Socket.IO), "
           f"{args.conversations} × {len(SCRIPT)}-turn conversations each"
           + (f"; {args.rounds} rounds, the profiles alternating" if args.rounds > 1 else ""))
-    print(f"  {'profile':<20} {'msg/s':>6} {'median':>7} {'p95':>7} {'p99':>7} {'errors':>6} {'稍后再试':>6} | "
+    print(f"  {'profile':<22} {'msg/s':>6} {'median':>7} {'p95':>7} {'p99':>7} {'errors':>6} {'稍后再试':>6} | "
           f"{'turns':>5} {'lost':>4} {'dup':>4} {'reord':>5} {'unanswered':>10} | {'WeChat msgs':>11} "
           f"{'no reply':>8} {'twice':>5}")
     for profile, f, a, notes in runs:
-        print(f"  {profile:<20} {f['msg_per_s']:>6.1f} {f['median_ms']:>5.0f}ms {f['p95_ms']:>5.0f}ms "
+        print(f"  {profile:<22} {f['msg_per_s']:>6.1f} {f['median_ms']:>5.0f}ms {f['p95_ms']:>5.0f}ms "
               f"{f['p99_ms']:>5.0f}ms {f['errors']:>6.0f} {f['sorry']:>8.0f} | {a['turns']:>5} {a['lost']:>4} "
               f"{a['duplicated']:>4} {a['reordered']:>5} {a['unanswered']:>10} | {f['wechat_messages']:>11.0f} "
               f"{f['wechat_missing']:>8.0f} {f['wechat_duplicated']:>5.0f}")
         for note in notes:
-            print(f"                       fault: {note}")
+            print(f"                         fault: {note}")
     for problem in problems:
         print(f"  {problem}")
     print(f"  CPU per message (ms), by process kind — where the time goes on this machine ({psutil.cpu_count()} "
           f"cores); cores busy with other work meanwhile; memory after the run (MB); seconds until every server answered:")
     for (profile, per), (_, mb), other in zip(cpu, memory, others):
-        print(f"  {profile:<20} " + "  ".join(f"{k} {v:.1f}" for k, v in sorted(per.items()))
+        print(f"  {profile:<22} " + "  ".join(f"{k} {v:.1f}" for k, v in sorted(per.items()))
               + f"  | others {other:.1f} | " + "  ".join(f"{k} {v:.0f}" for k, v in mb.items()))
     for line in comparisons(runs):
         print(f"  {line}")
