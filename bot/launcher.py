@@ -26,8 +26,8 @@ VAR = PROJECT_DIR / "var"
 
 #: Rasa servers `make run` starts. One Rasa process is the embedded profile's bottleneck: it spends about twice the
 #: CPU per message of the action server, gateway and client together and works on one core; a second one on the
-#: same tracker store and action server lets the second core work too (docs/benchmarks.md: +42 % messages/s on
-#: 2 cores, for about 650 MB more). Never more than the machine's cores; RASA_SERVERS or --rasa-servers overrides.
+#: same tracker store and action server lets the second core work too (docs/benchmarks.md: 1.42–1.62× messages/s
+#: on 2 cores, for about 650 MB more). Never more than the machine's cores; RASA_SERVERS or --rasa-servers overrides.
 EMBEDDED_RASA_SERVERS = 2
 
 
