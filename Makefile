@@ -44,17 +44,17 @@ check: setup ## check policy_corpus/ (citations and quotes) without writing anyt
 train: setup ## export the NLU vocabulary and train the model (Rasa's cache skips unchanged parts)
 	@$(PY) -m bot train
 
-run: ingest train ## set up, ingest, train if needed, start the action server and Rasa (Ctrl-C stops)
+run: ingest train ## set up, ingest, train if needed, start the action server, 2 Rasa servers and the gateway (Ctrl-C stops)
 	@$(PY) -m bot run
 
 run-scaled: setup train ## the scaled profile: PostgreSQL + Redis, 2 action servers, 2 Rasa servers, 2 gateways
 	@$(PY) -m bot run --profile scaled
 
-load: setup train ## load suite: concurrent users over Socket.IO and WeChat, embedded/stock/scaled, tracker audit
+load: setup train ## load suite: Socket.IO and WeChat users; ours and stock on 1 and 2 Rasa servers, scaled; tracker audit
 	@$(PY) -m bench.load
 
 load-faults: setup train ## fault suite: the same load while servers die, PostgreSQL restarts and Redis stops
-	@$(PY) -m bench.load --profiles embedded-faults,scaled-faults
+	@$(PY) -m bench.load --profiles embedded-faults,embedded-2rasa-faults,scaled-faults
 
 shell: ingest train ## talk to the bot in the terminal
 	@$(PY) -m bot shell

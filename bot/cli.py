@@ -215,9 +215,11 @@ def cmd_wechat_sim(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.launcher import run_foreground, scaled_config
+    from bot.launcher import ServerConfig, embedded_rasa_servers, run_foreground, scaled_config
 
-    return run_foreground(scaled_config() if args.profile == "scaled" else None)
+    if args.profile == "scaled":
+        return run_foreground(scaled_config(**({"rasa_instances": args.rasa_servers} if args.rasa_servers else {})))
+    return run_foreground(ServerConfig(rasa_instances=args.rasa_servers or embedded_rasa_servers()))
 
 
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
@@ -578,6 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="start the action server, Rasa and the gateway; Ctrl-C stops them")
     p.add_argument("--profile", choices=["embedded", "scaled"], default="embedded",
                    help="scaled: PostgreSQL + Redis, 2 action servers, 2 Rasa servers, 2 gateways")
+    p.add_argument("--rasa-servers", type=int, metavar="N",
+                   help="this many Rasa servers on one tracker store, ports from 5005, nothing else doubled (embedded "
+                        "default: 2, up to the cores; RASA_SERVERS)")
     p.set_defaults(func=cmd_run)
     return parser
 

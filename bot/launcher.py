@@ -24,6 +24,21 @@ log = logging.getLogger(__name__)
 VAR = PROJECT_DIR / "var"
 
 
+#: Rasa servers `make run` starts. One Rasa process is the embedded profile's bottleneck: it spends about twice the
+#: CPU per message of the action server, gateway and client together and works on one core; a second one on the
+#: same tracker store and action server lets the second core work too (docs/benchmarks.md: 1.42–1.62× messages/s
+#: on 2 cores, for about 650 MB more). Never more than the machine's cores; RASA_SERVERS or --rasa-servers overrides.
+EMBEDDED_RASA_SERVERS = 2
+
+
+def embedded_rasa_servers() -> int:
+    """How many Rasa servers `make run` starts: RASA_SERVERS if set, else EMBEDDED_RASA_SERVERS up to the cores."""
+    raw = os.environ.get("RASA_SERVERS", "").strip()
+    if raw:
+        return max(1, int(raw))
+    return max(1, min(EMBEDDED_RASA_SERVERS, os.cpu_count() or 1))
+
+
 def api_token() -> str:
     """RASA_TOKEN from the environment, else one generated once and kept in var/rasa_token (0600, not committed)."""
     return os.environ.get("RASA_TOKEN") or local_secret("rasa_token")
@@ -41,6 +56,9 @@ class ServerConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     #: several of each server (the scaled profile): instance i listens on each base port + i
     instances: int = 1
+    #: Rasa servers, when not one per instance (0 = ``instances``): Rasa server i listens on rasa_port + i and calls
+    #: action server i % instances; every gateway knows them all (RASA_URLS). Nothing else is doubled
+    rasa_instances: int = 0
 
     @property
     def rasa_url(self) -> str:
@@ -54,8 +72,12 @@ class ServerConfig:
     def gateway_url(self) -> str:
         return f"http://{self.host}:{self.gateway_port}"
 
+    @property
+    def rasa_count(self) -> int:
+        return self.rasa_instances or self.instances
+
     def rasa_urls(self) -> list[str]:
-        return [f"http://{self.host}:{self.rasa_port + i}" for i in range(self.instances)]
+        return [f"http://{self.host}:{self.rasa_port + i}" for i in range(self.rasa_count)]
 
     def env(self, instance: int = 0) -> dict[str, str]:
         tracker = self.tracker_store_url or os.environ.get("TRACKER_STORE_URL") or f"sqlite:///{VAR / 'tracker.db'}"
@@ -63,7 +85,7 @@ class ServerConfig:
             **os.environ,
             "RASA_TELEMETRY_ENABLED": "false",
             "SANIC_HOST": self.host,
-            "ACTION_ENDPOINT_URL": f"http://{self.host}:{self.action_port + instance}/webhook",
+            "ACTION_ENDPOINT_URL": f"http://{self.host}:{self.action_port + instance % self.instances}/webhook",
             "TRACKER_STORE_DIALECT": tracker.split(":", 1)[0].split("+", 1)[0],
             "TRACKER_STORE_URL": tracker,
             "LOCK_STORE_TYPE": os.environ.get("LOCK_STORE_TYPE", "in_memory"),
@@ -148,14 +170,17 @@ class Servers:
         c = self.config
         started = time.perf_counter()
         waits: list[tuple[str, str, subprocess.Popen[bytes]]] = []
-        for i in range(c.instances):
-            health = f"http://{c.host}:{c.action_port + i}/health"
-            actions = self._spawn(self.name("actions", i), actions_command(c.action_port + i), i, health)
-            waits.append((self.name("actions", i), health, actions))
-            if gateway:
+        for i in range(max(c.instances, c.rasa_count)):
+            if i < c.instances:
+                health = f"http://{c.host}:{c.action_port + i}/health"
+                actions = self._spawn(self.name("actions", i), actions_command(c.action_port + i), i, health)
+                waits.append((self.name("actions", i), health, actions))
+            if gateway and i < c.instances:
                 health = f"http://{c.host}:{c.gateway_port + i}/healthz"
                 gw = self._spawn(self.name("gateway", i), [gateway_python(), "-m", "bot", "gateway"], i, health)
                 waits.append((self.name("gateway", i), health, gw))
+            if i >= c.rasa_count:
+                continue
             health = f"http://{c.host}:{c.rasa_port + i}/"
             # the token reaches Rasa through the environment (RASA_TOKEN), never its command line (`ps`); no --cors:
             # only the gateway and the action server call Rasa, and neither is a browser
@@ -306,8 +331,10 @@ def run_foreground(config: ServerConfig | None = None) -> int:
     print(f"ready in {time.perf_counter() - started:.1f}s", flush=True)
     print(f"  open the chat:  {c.gateway_url}/   (embed: <script src=\"{c.gateway_url}/widget.js\" defer></script>)")
     if c.instances > 1:
-        print(f"  scaled profile: {c.instances} gateways from :{c.gateway_port}, {c.instances} Rasa servers from "
+        print(f"  scaled profile: {c.instances} gateways from :{c.gateway_port}, {c.rasa_count} Rasa servers from "
               f":{c.rasa_port}, {c.instances} action servers from :{c.action_port}; PostgreSQL + Redis")
+    elif c.rasa_count > 1:
+        print(f"  {c.rasa_count} Rasa servers from :{c.rasa_port} on one tracker store, one action server, one gateway")
     print(f"  Rasa REST:   POST {c.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"你好\"}}")
     print(f"  Rasa API:    {c.rasa_url} (token in var/rasa_token or RASA_TOKEN)")
     print(f"  actions:     {c.action_url}")

@@ -83,6 +83,9 @@ class Settings:
     web_session_key: str = ""  # widget session id → conversation id (keyed hash); empty: var/web_session_key
     # the scaled profile: several Rasa servers (RASA_URLS, comma-separated) and Redis for state shared by gateways
     rasa_urls: tuple[str, ...] = ()
+    # whether a conversation may move to another Rasa server when its own refuses connections: only safe when every
+    # Rasa server shares one lock store (Redis). Unset: true when Rasa's LOCK_STORE_TYPE is redis, else false
+    rasa_failover: bool = False
     redis_url: str = ""
     # the WeChat Official Account channel (/wechat) and the WeCom channel (/wecom); see docs/wechat.md
     wechat_token: str = ""
@@ -133,6 +136,9 @@ class Settings:
             if f.name == "action_server_url" and not raw:
                 # bot/launcher.py tells every process ACTION_ENDPOINT_URL (…/webhook); the server is its parent
                 raw = env.get("ACTION_ENDPOINT_URL", "").removesuffix("/webhook")
+            if f.name == "rasa_failover" and not raw:
+                # the variable endpoints.yml gives Rasa (bot/launcher.py tells every process the same one)
+                raw = str(env.get("LOCK_STORE_TYPE", "").strip().lower() == "redis")
             if raw:
                 values[f.name] = PARSERS.get(f.name, _PARSE_BY_TYPE.get(str(f.type), str))(raw)
         return cls(**values)

@@ -40,43 +40,89 @@ def merge_custom(messages: list[BotMessage]) -> list[BotMessage]:
     return out
 
 
-class RasaClient:
-    """One or several Rasa servers sharing a tracker store and a lock store (Rasa's scale-out path).
+#: with a lock store of each Rasa server's own, how long a refused connection is tried again on the same server
+STICK_RETRY_S = 2.0
+STICK_FIRST_DELAY_S = 0.1
 
-    A conversation goes to the server its id hashes to; if that server refuses the connection (down), the next
-    one takes it. A server that accepted a message and then failed is not retried: the user gets the polite
-    "try again" line instead of a possible second turn.
+
+class RasaClient:
+    """One or several Rasa servers sharing a tracker store (Rasa's scale-out path).
+
+    A conversation goes to the server its id hashes to. What happens when that server refuses the connection (down,
+    restarting) depends on Rasa's lock store, which keeps two turns of one conversation from running at once:
+
+    - ``failover=False`` (Rasa's in-memory lock store: each server locks only what runs on it): the conversation
+      stays on its server. The connection is tried again with a short backoff for up to ``stick_retry_s``, then
+      :class:`RasaUnavailable` (``reached=False``: nothing ran). Another server would not see the first one's lock
+      and could run a turn of the same conversation beside it.
+    - ``failover=True`` (a lock store every server shares: Redis): the next server takes the conversation.
+
+    A server that accepted a message and then failed is not retried: the user gets the polite "try again" line
+    instead of a possible second turn.
     """
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str | list[str], token: str = "") -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str | list[str], token: str = "", *,
+                 failover: bool = False, stick_retry_s: float = STICK_RETRY_S) -> None:
         self._session = session
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         self._bases = [u.rstrip("/") for u in urls if u]
         self._token = token
+        self.failover = failover
+        self.stick_retry_s = stick_retry_s
 
     def _order(self, conversation_id: str) -> list[str]:
         start = zlib.crc32(conversation_id.encode("utf-8")) % len(self._bases)
         return self._bases[start:] + self._bases[:start]
 
+    def server_for(self, conversation_id: str) -> str:
+        """The server a conversation goes to while every server is up."""
+        return self._order(conversation_id)[0]
+
     async def _call(self, conversation_id: str, method: str, path: str, *, what: str,
                     params: dict[str, str] | None = None, body: Any = None) -> Any:
-        """One request to the conversation's server, or to the next if it refuses the connection."""
-        bases = self._order(conversation_id)
-        for i, base in enumerate(bases):
+        """One request to the conversation's server: again on it while it refuses the connection (for up to
+        ``stick_retry_s``), or on the next server with ``failover``."""
+        if not self._bases:
+            raise RasaUnavailable("no Rasa server configured", reached=False)
+        order = self._order(conversation_id)
+        if self.failover:
+            for base in order[:-1]:
+                try:
+                    return await self._request(base, method, path, what, params, body)
+                except aiohttp.ClientConnectorError:  # never reached that server: the next one may take it
+                    log.warning("Rasa %s refused the connection; trying the next server", base)
             try:
-                async with self._session.request(method, f"{base}{path}", params=params, json=body) as resp:
-                    if resp.status != 200:
-                        raise RasaUnavailable(f"Rasa {what} answered HTTP {resp.status}")
-                    return await resp.json(content_type=None)
-            except aiohttp.ClientConnectorError as exc:  # never reached that server: the next one may take it
-                if i == len(bases) - 1:
+                return await self._request(order[-1], method, path, what, params, body)
+            except aiohttp.ClientConnectorError as exc:
+                raise RasaUnavailable(str(exc) or exc.__class__.__name__, reached=False) from exc
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stick_retry_s
+        delay = STICK_FIRST_DELAY_S
+        while True:
+            try:
+                return await self._request(order[0], method, path, what, params, body)
+            except aiohttp.ClientConnectorError as exc:  # never reached it; another server must not take it
+                if loop.time() + delay > deadline:
                     raise RasaUnavailable(str(exc) or exc.__class__.__name__, reached=False) from exc
-                log.warning("Rasa %s refused the connection; trying the next server", base)
-            except (TimeoutError, asyncio.TimeoutError) as exc:  # Rasa may still be working on it
-                raise RasaUnavailable(f"no answer within the timeout ({what})", may_be_running=True) from exc
-            except (aiohttp.ClientError, ValueError) as exc:
-                raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
-        raise RasaUnavailable("no Rasa server configured")
+                log.warning("Rasa %s refused the connection; its conversations stay on it, again in %.1f s",
+                            order[0], delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def _request(self, base: str, method: str, path: str, what: str, params: dict[str, str] | None,
+                       body: Any) -> Any:
+        """One request to one server; a refused connection comes out as aiohttp's ClientConnectorError."""
+        try:
+            async with self._session.request(method, f"{base}{path}", params=params, json=body) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"Rasa {what} answered HTTP {resp.status}")
+                return await resp.json(content_type=None)
+        except aiohttp.ClientConnectorError:
+            raise
+        except (TimeoutError, asyncio.TimeoutError) as exc:  # Rasa may still be working on it
+            raise RasaUnavailable(f"no answer within the timeout ({what})", may_be_running=True) from exc
+        except (aiohttp.ClientError, ValueError) as exc:
+            raise RasaUnavailable(str(exc) or exc.__class__.__name__) from exc
 
     def _conversation(self, conversation_id: str) -> str:
         return f"/conversations/{quote(conversation_id, safe=':')}"  # Sanic does not decode %3A

@@ -40,7 +40,12 @@ async def rasa_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     timeout = aiohttp.ClientTimeout(total=settings.rasa_timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session, AsyncExitStack() as desk:
-        rasa = RasaClient(session, list(settings.rasa_urls) or settings.rasa_url, settings.rasa_token)
+        rasa = RasaClient(session, list(settings.rasa_urls) or settings.rasa_url, settings.rasa_token,
+                          failover=settings.rasa_failover)
+        if len(settings.rasa_urls) > 1:
+            log.info("%d Rasa servers; a conversation whose server refuses connections %s", len(settings.rasa_urls),
+                     "moves to the next one (shared lock store)" if settings.rasa_failover
+                     else "stays on it (each server's own lock store)")
         hub = Hub(rasa, retry_budget_s=settings.rasa_retry_s)
         app[hub_key] = hub
         for channel in app[channels_key].values():

@@ -137,3 +137,51 @@ def test_the_tracker_a_turn_saved_is_handed_to_the_next_turn_unless_another_serv
     assert again is not tracker
     assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["第一轮", "另一台服务器上的第二轮"]
     assert asyncio.run(store.retrieve(sender)) is not again  # handed out once; not kept until it is saved
+
+
+def write_conversations(url: str, prefix: str, conversations: int, turns: int) -> int:
+    """One Rasa server's share of the SQLite tracker store (run in a process of its own): turn after turn over its
+    own conversations, each read and saved as Rasa does. Returns how many reads or saves had to be retried."""
+    import logging
+
+    retried = 0
+
+    class Count(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            nonlocal retried
+            retried += 1
+
+    logging.getLogger("bot.rasa_stores").addHandler(Count(logging.WARNING))
+    made = rasa_ts.create_tracker_store(EndpointConfig(url=url, dialect="sqlite",
+                                                       type="bot.rasa_stores.ResilientSQLTrackerStore"))
+    store = getattr(made, "_tracker_store", made)
+
+    async def run() -> None:
+        for t in range(turns):
+            for c in range(conversations):
+                sender = f"{prefix}:{c}"
+                tracker = await store.retrieve(sender) or DialogueStateTracker(sender, [])
+                turn(tracker, f"第{t}句")
+                await store.save(tracker)
+
+    asyncio.run(run())
+    return retried
+
+
+def test_two_rasa_processes_share_one_sqlite_tracker_store(tmp_path):
+    """What `ServerConfig(rasa_instances=2)` does to the SQLite file: two processes write their own conversations at
+    once. SQLite locks the file between processes (WAL: one writer at a time, readers beside it, a writer waits for
+    the lock), and a save that still meets the lock is retried; each conversation must come out whole, in order."""
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    rasa_ts.create_tracker_store(EndpointConfig(url=url, dialect="sqlite", type="bot.rasa_stores.ResilientSQLTrackerStore"))
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        retried = pool.starmap(write_conversations, [(url, "rasa-1", 20, 12), (url, "rasa-2", 20, 12)])
+    made = rasa_ts.create_tracker_store(EndpointConfig(url=url, dialect="sqlite",
+                                                       type="bot.rasa_stores.ResilientSQLTrackerStore"))
+    store = getattr(made, "_tracker_store", made)
+    for prefix in ("rasa-1", "rasa-2"):
+        for c in range(20):
+            assert stored_texts(store, f"{prefix}:{c}") == [f"第{t}句" for t in range(12)]
+    print(f"reads or saves retried after meeting the other process's lock: {retried}")
