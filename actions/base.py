@@ -192,9 +192,12 @@ def aside_of(vocabulary: Vocabulary, text: str) -> str | None:
     from actions.eligibility import ELIGIBILITY_ASK
 
     clauses = [c for c in CLAUSE.split(text) if c and term not in c]
-    return term if any(need_mentions(vocabulary, c) or ELIGIBILITY_ASK.search(c) and (
-        vocabulary.kinds_in(c) or vocabulary.best(c, "subject_type") or FIRST_PERSON_WORDS.search(c))
-        for c in clauses) else None
+    rest = " ".join(clauses)
+    if any(need_mentions(vocabulary, c) for c in clauses):
+        return term
+    # "我们是示范区的国高 能报吗 另外研发费用加计扣除咋弄": who may apply, asked in the other clauses
+    return term if ELIGIBILITY_ASK.search(rest) and (vocabulary.kinds_in(rest) or vocabulary.best(rest, "subject_type")
+                                                     or FIRST_PERSON_WORDS.search(rest)) else None
 
 
 FIRST_PERSON_WORDS = re.compile(r"我们|我司|本公司|本单位|咱们|本所|本院")

@@ -79,7 +79,13 @@ async def answer_the_rest(action: PolicyAction, dispatcher: CollectingDispatcher
         funds = await action.call(action.store.funds)
         dispatcher.utter_message(text=f"文件共{sum(len(f.measures) for f in funds)}条措施，分属{len(funds)}项支持资金"
                                       f"（二（一）至二（五））。")
-    from actions.eligibility import FIRST_PERSON, ActionRouteEligibility, asks_kind_rule, failing_note
+    from actions.eligibility import FIRST_PERSON, ActionRouteEligibility, asks_kind_rule, failing_note, need_mentions
+
+    if answered == "rule" and need_mentions(action.vocabulary, text):
+        # "研究所算不算申请主体 另外仪器对外共享有支持没": the need beside the rule
+        from actions.funds import ActionRecommendFund
+
+        events += await ActionRecommendFund(action._store, action._vocabulary).recommend(dispatcher, tracker, text)
 
     note = await failing_note(action, tracker) if answered in ("need", "unstated") else None
     if note:

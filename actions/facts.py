@@ -51,7 +51,8 @@ FACT_READINGS = {
 }
 #: facts that name a way of working without its rules: a question about how it works is told they are not stated
 MECHANISMS = ("support_methods", "milestone", "case_by_case", "integrity_ethics", "policy_evaluation")
-DETAIL_ASK = re.compile(r"怎么|咋|如何|谁|哪|多久|多长|几天|收费|费用|要不要|是不是要|还是|具体|流程|玩法|操作|运作|条件|资质|标准|门槛|占")
+DETAIL_ASK = re.compile(r"怎么|咋|如何|谁|哪|多久|多长|几天|几年|多少年|退出|比例|几成|多少|收费|费用|要不要|是不是要|还是|具体|流程|玩法|"
+                        r"操作|运作|条件|资质|标准|门槛|占")
 
 #: details of an application ("从交申请到批下来得等几天"): asked with words of applying, they are about these funds
 APPLYING_DETAILS = ("deadline", "materials", "review", "payment", "quota", "combining")

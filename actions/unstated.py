@@ -69,12 +69,13 @@ async def answer_unstated(action: PolicyAction, dispatcher: CollectingDispatcher
         hits = await action.call(action.store.search, rest, 1) if rest.strip() else []
         context = await _context_measure(action, tracker, text, hits)
         if context is not None:  # "那一个项目最多能补多少钱" right after 第12条: that measure, not a stray match
-            extra = (f"第{context.number}条“{context.title}”", context.text, context.section_id, context.citation)
+            extra = (f"第{context.number}条“{context.title}”（属{context.fund_name}资金）", context.text,
+                     context.section_id, context.citation)
             hits = []
         if hits and covered(hits[0].score) and topic["code"] in ("amount", "deadline", "process", "materials"):
             best = hits[0]
             measure = await action.call(action.store.measure, best.title) if best.section_id.count("/") == 3 else None
-            name = f"第{measure.number}条“{measure.title}”" if measure else best.citation
+            name = f"第{measure.number}条“{measure.title}”（属{measure.fund_name}资金）" if measure else best.citation
             nearest = f"相关的是{name}：「{shorten(best.text, 120)}」，其中没有写金额、时间或材料。"
             topic = {**topic, "section_id": best.section_id, "quote": best.text}
             citation = best.citation

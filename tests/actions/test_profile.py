@@ -53,6 +53,8 @@ from .conftest import slot_events
     ("有国高 没有中关村高新", "hightech", "national"),
     ("我们有国高，没有中关村高新", "hightech", "national"),
     ("中关村高新没有过期 注册在示范区", "hightech", "zgc"),
+    ("高新资质这事我不清楚", "hightech", "unknown"),
+    ("我们是个科研所 能申请么", "subject_type", "research_institute"),
     # what the user says they are beats a kind they ask about
     ("我们是做园区运营的公司 注册在示范区 园区运营服务机构有啥支持 我们能报吗", "subject_type", "ambiguous"),
     # a group compared with, and a place named for its own policies, are no facts about the user
