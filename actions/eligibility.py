@@ -299,8 +299,12 @@ class ActionRouteEligibility(PolicyAction):
             events: list[EventType] = []
             wanted = await self.call(lambda: {m.number for code in needs for m in self.store.measures_for_topic(code)})
             if wanted - named:
-                # "孵化器跟投资这两块分别是哪条": the need the kinds leave out, too
-                events += await ActionRecommendFund(self._store, self._vocabulary).recommend(dispatcher, tracker, text)
+                # "孵化器跟投资这两块分别是哪条", "首台套跟人才公寓各是哪条": the needs the kinds leave out, too
+                recommender = ActionRecommendFund(self._store, self._vocabulary)
+                if await recommender.spans_funds(topics := recommender._topics(text)):
+                    events += await recommender.several_needs(dispatcher, text, topics)
+                else:
+                    events += await recommender.recommend(dispatcher, tracker, text)
             # "我们能报吗" asks about their own case; "我们是孵化器运营方 孵化器能申请哪几条" asks for the measures only
             own = FIRST_PERSON.search(text) and not related_organisation(text) and any(
                 not re.match(r"哪|什么|啥|几|些", text[m.end():m.end() + 2]) for m in ELIGIBILITY_ASK.finditer(text))

@@ -129,6 +129,8 @@ class ActionRecommendFund(PolicyAction):
             measures = await self.call(self.store.measures_for_topic, code)
             if not measures:
                 continue
+            # "海外研发中心" names 第17条 of the four international measures: those the user's words name, if any
+            measures = [m for m in measures if any(k in need for k in m.keywords)] or measures
             lines.append(f"· {names.get(code, (code, []))[0]}：" + "；".join(
                 f"第{m.number}条 {m.title}（{m.fund_name}资金）" for m in measures))
             for m in measures:

@@ -101,3 +101,17 @@ async def test_a_country_abroad_names_the_overseas_measure(store, vocabulary, di
     await ActionRecommendFund(store, vocabulary).run(
         dispatcher, make_tracker("公司打算在新加坡那边设个研发中心 有支持吗", "describe_need"), {})
     assert "第17条" in texts(dispatcher) and "第18条" not in texts(dispatcher), texts(dispatcher)
+
+
+async def test_needs_of_two_funds_beside_a_kind_are_each_named(store, vocabulary, dispatcher, make_tracker):
+    await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker("首台套跟人才公寓各是哪条",
+                                                                                 "ask_policy_question"), {})
+    reply = texts(dispatcher)
+    assert "第4条" in reply and "第11条" in reply, reply
+
+
+async def test_each_need_lists_the_measures_its_words_name(store, vocabulary, dispatcher, make_tracker):
+    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker("专利池和海外研发中心分别对应哪条",
+                                                                             "ask_policy_question"), {})
+    reply = texts(dispatcher)
+    assert "第14条" in reply and "第17条" in reply and "第16条" not in reply, reply
