@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL and Redis on loopback for the scaled profile, from Debian's packages (installed when missing).
 # Idempotent: starts what is not running, creates the role and databases once. Prints the settings to use.
+# `scaled-services.sh stop` stops the cluster and the Redis the same variables name.
 #
 # Both need a password: PostgreSQL's role `zgc` gets a generated one and Redis runs with `requirepass`. The
 # passwords come from SCALED_PG_PASSWORD / SCALED_REDIS_PASSWORD, else they are generated once into
@@ -25,6 +26,17 @@ PG_PASSWORD="${SCALED_PG_PASSWORD:-$(secret "pg-$PG_CLUSTER-$PG_PORT")}"
 REDIS_PASSWORD="${SCALED_REDIS_PASSWORD:-$(secret "redis-$REDIS_PORT")}"
 case "$PG_PASSWORD$REDIS_PASSWORD" in *[!A-Za-z0-9_-]*) echo "error: passwords: letters, digits, '_' and '-' only" >&2; exit 2;; esac
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+if [ "${1:-}" = "stop" ]; then  # stop this cluster and this Redis (the tests stop their own at the end of a session)
+  version=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1)
+  if [ -n "$version" ] && pg_lsclusters -h 2>/dev/null | awk -v v="$version" -v c="$PG_CLUSTER" '$1==v && $2==c {print $4}' \
+      | grep -q online; then
+    $SUDO pg_ctlcluster "$version" "$PG_CLUSTER" stop || true
+  fi
+  if command -v redis-cli >/dev/null 2>&1; then
+    REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  fi
+  exit 0
+fi
 need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)

@@ -8,6 +8,8 @@ test servers' and the stand-in of Tencent's API move by TEST_PORT_OFFSET, so two
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
 
 import bench.client
 
@@ -30,3 +32,12 @@ if bench.client.WECHAT_API_PORT == 29099:
 def port(base: int) -> int:
     """A test server's port, shifted by TEST_PORT_OFFSET."""
     return base + OFFSET
+
+
+def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+    """The session's own PostgreSQL cluster and Redis are stopped at its end (a later session — from another clone,
+    with other passwords — starts its own); a developer's instances on other ports are left alone."""
+    if not os.environ.get("SCALED_PG_CLUSTER", "").startswith("zgctest"):
+        return
+    script = Path(__file__).resolve().parents[2] / "scripts" / "scaled-services.sh"
+    subprocess.run(["bash", str(script), "stop"], capture_output=True, timeout=120, check=False)
