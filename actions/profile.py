@@ -109,6 +109,8 @@ THIRD_PARTY = re.compile(r"(?<![做搞干是从])(?:下面|下属|底下|旗下|
 HYPOTHETICAL = re.compile(r"要是|如果|假如|假设|万一|若是|倘若|比方说|打个比方")
 #: a group the user compares themselves with: "跟示范区里的企业待遇一样吗" states nothing about the user
 COMPARED_WITH = re.compile(r"(?:跟|和|与|同|比起?)([^，,。；;？?！!\s]{1,12}?)(?:的?待遇|一样|相同|有区别|区别|不同|差别|比)")
+#: a place that says where a parent organisation is, not the user's: "外地高校在北京的研究院"
+PARENT_ELSEWHERE_AFTER = re.compile(r"^(?:的)?(?:高校|大学|公司|企业|集团|总部|母公司|总公司|单位)(?:在|设在|于)")
 #: a place named for its own policies: "那天津本地的科技政策你这有吗" is no registration
 PLACE_POLICY_AFTER = re.compile(r"^(?:本地|当地|那边|这边|市|省|区)?的?(?:科技|人才|产业|地方|本地)?(?:政策|措施|补贴|扶持|规定)")
 #: asking whether a place is in the zone, not saying it is: "昌平算示范区吗", "在不在示范区", "是不是示范区"
@@ -181,6 +183,8 @@ DENIED_AFTER = re.compile(r"^(?:\s*(?:和|与|跟|及|、|,|，|还有)\s*(?:国
 #: a certificate the user must ask about: "中关村高新得问下财务", "国高不太清楚"
 UNSURE_AFTER = re.compile(r"^(?:的)?(?:资质|认定|证书)?(?:的话|这块|这个|方面|这事|这个事|的事|这一块|这方面)?\s*(?:我|我们)?(?:也|还)?"
                           r"(?:(?:得|要|需要|还得|还要|得去|要去)(?:问下|问问|问一下|确认|查一下|查下|核实)|"
+                          # "高新证书应该有吧 我问问": a hedge, then a check the user still has to make
+                          r"(?:应该有吧|应该是有的吧|好像有|可能有|大概有)\s*(?:我|我们)?(?:再)?(?:问问|问下|问一下|确认下|确认一下|查查|查一下)|"
                           r"不确定|不清楚|不知道|说不准|待确认|不太清楚|不记得|不太确定)"
                           r"(?![^\s，,；;。]{0,3}(?:国家高新|国高|中关村高新|高企|高新))")
 
@@ -282,7 +286,8 @@ def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -
     compared = [(m.start(1), m.end(1)) for m in COMPARED_WITH.finditer(text)]
     found = {slot: [m for m in ms if not any(s <= m.start and m.end <= e for s, e in compared)]
              for slot, ms in found.items()}
-    found["registration"] = [m for m in found["registration"] if not PLACE_POLICY_AFTER.search(text[m.end:m.end + 8])]
+    found["registration"] = [m for m in found["registration"] if not PLACE_POLICY_AFTER.search(text[m.end:m.end + 8])
+                             and not PARENT_ELSEWHERE_AFTER.search(text[m.end:m.end + 8])]
     registration = _registration(text, found["registration"])
     if registration in (None, "beijing") and ZONE_UNSURE.search(text):
         registration = "unknown"  # "注册地址我也说不准在不在示范区里头"

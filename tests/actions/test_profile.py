@@ -54,6 +54,9 @@ from .conftest import slot_events
     ("我们有国高，没有中关村高新", "hightech", "national"),
     ("中关村高新没有过期 注册在示范区", "hightech", "zgc"),
     ("高新资质这事我不清楚", "hightech", "unknown"),
+    ("高新证书应该有吧 我问问 注册在示范区", "hightech", "unknown"),
+    ("我们是国高 我问下 注册地能不能算示范区", "hightech", "national"),
+    ("我们是外地高校在北京的研究院 能申请吗", "registration", "beijing"),
     ("我们是个科研所 能申请么", "subject_type", "research_institute"),
     # what the user says they are beats a kind they ask about
     ("我们是做园区运营的公司 注册在示范区 园区运营服务机构有啥支持 我们能报吗", "subject_type", "ambiguous"),
