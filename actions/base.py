@@ -212,6 +212,19 @@ def asks_about(term: str, text: str) -> bool:
 QUESTION_WORDS = re.compile(r"吗|么|呢|什么|啥|怎么|咋|如何|哪|是否|有没有|能不能|可不可以|多少|几")
 
 
+def previous_reply(tracker: Tracker) -> str:
+    """The text of the bot's last message before the latest user message ("" if none)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return ""
+            seen_user = True
+        elif seen_user and event.get("event") == "bot" and (event.get("text") or "").strip():
+            return str(event["text"])
+    return ""
+
+
 def original_text(tracker: Tracker) -> str:
     """The latest user message as typed (the NLU may have normalized ``latest_message``)."""
     for event in reversed(tracker.events):

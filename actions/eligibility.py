@@ -22,7 +22,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import button, say, shorten, steps
 from actions.base import PolicyAction, user_text
 from actions.knowledge import get_store, get_vocabulary
-from actions.profile import HYPOTHETICAL, PLACE_INQUIRY, message_facts, own_facts, related_organisation
+from actions.profile import HYPOTHETICAL, PLACE_INQUIRY, ZONE_UNSURE, message_facts, own_facts, related_organisation
 from bot.knowledge.store import PolicyStore, Verdict
 from bot.knowledge.vocabulary import Vocabulary, preferred
 from bot.knowledge.writing import ENGLISH_NOTE
@@ -69,8 +69,6 @@ ELIGIBILITY_ASK = re.compile(r"能(?:不能)?(?:申请|报|申报|参与|参加|
                              r"符合(?:条件)?(?:吗|么|不)|算不算|属不属于|是不是支持对象|支持对象|有份|能拿|适用(?:吗|么|不)|"
                              r"沾得上|沾不沾|沾边|够得着|够得上|是否符合|是否属于|能否申请|可否申请|是否可以申请|符合的吧|符合吧|是符合的|"
                              r"够格吧|应该能报吧|能报吧")
-#: the user does not know whether they are in the zone: "注册地址我也说不准在不在示范区里头"
-UNSURE_OF_ZONE = re.compile(r"(?:说不准|不确定|不清楚|不知道|搞不清|拿不准|吃不准)(?:是不是|在不在|是否在|算不算|有没有在)?.{0,4}(?:示范区|范围)")
 #: a question whether a place counts as the 示范区 (not an answer to "where are you registered")
 PLACE_QUESTION = re.compile(r"算不算|算.{0,8}(?:吗|么)|是不是.{0,8}(?:示范区|范围)|属不属于|属于.{0,8}(?:示范区|范围).{0,3}(?:吗|么)|"
                             r"在不在.{0,6}(?:示范区|范围)|包不包括|包括.{0,6}(?:吗|么)")
@@ -335,7 +333,7 @@ class ActionRouteEligibility(PolicyAction):
         # "昌平算示范区吗": what they ask, facts or not ("注册在示范区范围内，能申请吗" states, it does not ask)
         asks_place = bool(topic) and topic["code"] == "parks" and bool(PLACE_QUESTION.search(text)
                                                                         or PLACE_INQUIRY.search(text)) \
-            and not UNSURE_OF_ZONE.search(text)  # "注册地址我也说不准在不在示范区里头" says it, it does not ask
+            and not ZONE_UNSURE.search(text)  # "注册地址我也说不准在不在示范区里头" says it, it does not ask
         if topic and (asks_place or not settling and (not ELIGIBILITY_ASK.search(text)
                                                        or topic["code"] in RULES_OF_APPLYING)):
             # "哪些园区属于示范区", "营收要达到多少才能申请", "可以同时申请好几项吗": the document does not say

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answers import button, say, shorten, steps
-from actions.base import PolicyAction, user_text
+from actions.base import PolicyAction, previous_reply, user_text
 from bot.knowledge.store import FundInfo, MeasureInfo
 
 
@@ -186,16 +186,7 @@ def ordinal_measures(tracker: Tracker, text: str) -> list[int]:
     said = [(text.find(word), index) for word, index in ORDINALS.items() if word in text]
     if not said:
         return []
-    previous = ""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                break
-            seen_user = True
-        elif seen_user and event.get("event") == "bot" and event.get("text"):
-            previous = event["text"]
-            break
+    previous = previous_reply(tracker)
     listed = list(dict.fromkeys(int(n) for n in re.findall(r"第(\d{1,2})条", previous.split("依据：")[0])))
     if len(listed) < 2:
         return []

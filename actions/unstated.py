@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import HOTLINE, say, shorten, steps
-from actions.base import PolicyAction, user_text
+from actions.base import PolicyAction, previous_reply, user_text
 from bot.knowledge.relevance import covered
 
 
@@ -37,16 +37,8 @@ def remedy(tracker: Tracker) -> str:
 
 def previous_measure(tracker: Tracker) -> int | None:
     """The one measure the bot's previous reply was about ("第12条 …" before "那一个项目最多能补多少钱")."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif seen_user and event.get("event") == "bot" and (event.get("text") or "").strip():
-            named = set(re.findall(r"第(\d{1,2})条", re.sub(r"另外[^\n]*|依据：[^\n]*", "", event["text"])))
-            return int(named.pop()) if len(named) == 1 else None
-    return None
+    named = set(re.findall(r"第(\d{1,2})条", re.sub(r"另外[^\n]*|依据：[^\n]*", "", previous_reply(tracker))))
+    return int(named.pop()) if len(named) == 1 else None
 
 
 async def answer_unstated(action: PolicyAction, dispatcher: CollectingDispatcher, tracker: Tracker,

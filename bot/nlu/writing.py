@@ -32,6 +32,7 @@ class ChineseTextNormalizer(GraphComponent):
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._config = config
+        self._lexicon: dict[str, Any] | None = None
         self._glossary: dict[str, str] | None = None
         self._abbreviations: dict[str, str] | None = None
         self._dialect: dict[str, str] | None = None
@@ -43,28 +44,32 @@ class ChineseTextNormalizer(GraphComponent):
         return cls(config)
 
     @property
+    def lexicon(self) -> dict[str, Any]:
+        """The lexicon's sections this step reads (read once)."""
+        if self._lexicon is None:
+            path = Path(self._config["lexicon"])
+            self._lexicon = (yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None) or {}
+        return self._lexicon
+
+    def _table(self, section: str, lower: bool = False) -> dict[str, str]:
+        return {(str(k).lower() if lower else str(k)): str(v) for k, v in (self.lexicon.get(section) or {}).items()}
+
+    @property
     def glossary(self) -> dict[str, str]:
         if self._glossary is None:
-            path = Path(self._config["lexicon"])
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-            self._glossary = {str(k): str(v) for k, v in ((data or {}).get("english") or {}).items()}
+            self._glossary = self._table("english")
         return self._glossary
 
     @property
     def abbreviations(self) -> dict[str, str]:
         if self._abbreviations is None:
-            path = Path(self._config["lexicon"])
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-            self._abbreviations = {str(k).lower(): str(v)
-                                   for k, v in ((data or {}).get("abbreviations") or {}).items()}
+            self._abbreviations = self._table("abbreviations", lower=True)
         return self._abbreviations
 
     @property
     def dialect(self) -> dict[str, str]:
         if self._dialect is None:
-            path = Path(self._config["lexicon"])
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-            self._dialect = {str(k): str(v) for k, v in ((data or {}).get("dialect") or {}).items()}
+            self._dialect = self._table("dialect")
         return self._dialect
 
     @property
