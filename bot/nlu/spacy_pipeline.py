@@ -5,8 +5,9 @@ Built from the corpus at ``make train`` (``python -m bot train`` calls :func:`en
 - tokenizer: spaCy's Chinese tokenizer on jieba, with the policy user dictionary (lexicon terms, entity words,
   measure references). spaCy's own zh tokenizer uses the global jieba and saves no user dictionary, so
   :class:`PolicyChineseTokenizer` keeps its words with the pipeline and loads them into a jieba of its own;
-- ``entity_ruler``: phrase patterns for every entity word of ``policy_corpus/lexicon.yml`` and the funds of each
-  ``knowledge.yml`` (the pattern id is the code: 国高 → hightech/national), token patterns for the measures the
+- ``entity_ruler``: phrase patterns for every entity word of ``policy_corpus/lexicon.yml``, the funds of each
+  ``knowledge.yml`` and the spans annotated with a code in ``data/nlu`` (the pattern id is the code: 国高 →
+  hightech/national), less the words the annotations show to depend on context (see :func:`context_dependent`), token patterns for the measures the
   corpus numbers (第5条, 措施五 → measure/5) and for negated or pending certificates (不是国高, 还没认定高新,
   国高还在审 → hightech/none);
 - ``ner``: trained on the entity spans annotated in ``data/nlu``, for the forms the vocabulary does not list.
@@ -198,7 +199,8 @@ def patterns(vocab: Vocabulary, numbers: list[int]) -> list[dict[str, Any]]:
         for code, words in table.items():
             out += [{"label": entity, "pattern": w, "id": code} for w in words]
     # a certificate denied or not (yet) held is no certificate: hightech/none
-    terms = sorted({w.lower() for ws in vocab.entities.get("hightech", {}).values() for w in ws})
+    terms = sorted({w.lower() for code, ws in vocab.entities.get("hightech", {}).items() if code != HIGHTECH_NONE
+                    for w in ws})
     negs = sorted(set(vocab.negations))
     term = {"LOWER": {"IN": terms}}
     cert = {"LOWER": {"IN": _CERT_NOUNS}, "OP": "?"}
@@ -231,6 +233,25 @@ def patterns(vocab: Vocabulary, numbers: list[int]) -> list[dict[str, Any]]:
         ]
         out += [{"label": "measure", "pattern": p, "id": str(n)} for p in split]
     return out
+
+
+def context_dependent(nlp: Any, candidates: list[dict[str, Any]], examples: list[Example],
+                      min_uses: int = 2) -> set[tuple[str, str]]:
+    """(label, word) of the phrase patterns the annotated training data tags in fewer than half of their uses.
+
+    公司, 企业, 北京, 研发 are an entity in "我们公司在北京能报吗" but not in "北京哪家银行开户快": a ruler would tag every
+    use, so these words are left to the ``ner``, which learned from the same data when they are one."""
+    probe = nlp.add_pipe("entity_ruler", name="probe", first=True, config={"phrase_matcher_attr": "LOWER"})
+    probe.add_patterns([p for p in candidates if isinstance(p["pattern"], str)])
+    uses: dict[tuple[str, str], list[int]] = {}
+    try:
+        for ex in examples:
+            for ent in probe(nlp.make_doc(ex.text)).ents:
+                tagged = any(s < ent.end_char and ent.start_char < e and label == ent.label_ for s, e, label in ex.spans)
+                uses.setdefault((ent.label_, ent.text.lower()), [0, 0])[int(tagged)] += 1
+    finally:
+        nlp.remove_pipe("probe")
+    return {key for key, (untagged, tagged) in uses.items() if untagged >= min_uses and tagged < untagged}
 
 
 # --- inputs, hash, build ---------------------------------------------------------------------------------------
@@ -271,6 +292,7 @@ def build(project_dir: Path, corpus_dir: Path, *, log: Any = None) -> Any:
 
     register()
     vocab = Vocabulary.from_corpus(corpus_dir)
+    vocab.learn(project_dir / "data" / "nlu")  # the annotated spans (国搞, 高效 …), as the synonyms table has them
     numbers = measure_numbers(corpus_dir)
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "policy.zh_jieba_tokenizer.v1"}}})
     nlp.tokenizer.add_words(user_words(vocab, tokenizer_terms(load_corpus(corpus_dir)), numbers))
@@ -283,7 +305,8 @@ def build(project_dir: Path, corpus_dir: Path, *, log: Any = None) -> Any:
                     "depth": s["depth"], "embed_size": 2000, "window_size": 1, "maxout_pieces": 3,
                     "subword_features": True}}})
     examples = []
-    for ex in training_examples(project_dir / "data" / "nlu"):
+    parsed = training_examples(project_dir / "data" / "nlu")
+    for ex in parsed:
         doc = nlp.make_doc(ex.text)
         ents = []
         for start, end, label in ex.spans:
@@ -298,7 +321,13 @@ def build(project_dir: Path, corpus_dir: Path, *, log: Any = None) -> Any:
     spacy.util.fix_random_seed(s["seed"])
     with nlp.select_pipes(enable=["ner"]):
         optimizer = nlp.initialize(lambda: examples)
-    ruler.add_patterns(patterns(vocab, numbers))  # after initialize, which would clear them
+    candidates = patterns(vocab, numbers)
+    ambiguous = context_dependent(nlp, candidates, parsed)
+    if log and ambiguous:
+        log(f"  left to the ner (annotated in fewer than half of their uses): {sorted(ambiguous)}")
+    # after initialize, which would clear them
+    ruler.add_patterns([p for p in candidates if not (isinstance(p["pattern"], str)
+                                                      and (p["label"], p["pattern"].lower()) in ambiguous)])
     for epoch in range(s["epochs"]):
         random.shuffle(examples)
         losses: dict[str, float] = {}

@@ -113,3 +113,24 @@ def test_rasa_trains_with_the_pipeline_built_for_the_current_inputs(nlp: Any) ->
     built = pipeline_dir(PROJECT_DIR, CORPUS).relative_to(PROJECT_DIR).as_posix()
     assert f"model: {built}\n" in resolved
     assert "models/spacy/zh-policy\n" not in resolved
+
+
+def test_the_intent_classifier_sees_which_kinds_of_entity_a_message_names(nlp: Any) -> None:
+    from rasa.nlu.constants import SPACY_DOCS, TOKENS_NAMES
+    from rasa.nlu.tokenizers.tokenizer import Token
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.entities import EntityKindFeaturizer
+
+    text = "我们是国高，第五条能报吗"
+    doc = nlp(text)
+    message = Message(data={TEXT: text})
+    message.set(SPACY_DOCS[TEXT], doc)
+    message.set(TOKENS_NAMES[TEXT], [Token(t.text, t.idx) for t in doc])
+    featurizer = EntityKindFeaturizer({**EntityKindFeaturizer.get_default_config(), "alias": None}, "kinds")
+    [out] = featurizer.process([message])
+    _, sentence = out.get_sparse_features(TEXT)
+    labels = EntityKindFeaturizer.get_default_config()["labels"]
+    named = {labels[i] for i in sentence.features.nonzero()[1]}
+    assert named == {"hightech", "measure"}
