@@ -10,6 +10,7 @@ retrained with ``rasa train``, whose own cache then retrains only the components
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -17,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.settings import PROJECT_DIR, rasa_bin
+from bot.settings import PROJECT_DIR, rasa_bin, rasa_python
 
 
 def model_path(name: str = "policy-bot", out: str = "models") -> Path:
@@ -34,6 +35,13 @@ def resolve_config(config: str = "config.yml", rebuild: bool = False) -> str:
     text = (PROJECT_DIR / config).read_text(encoding="utf-8")
     if not SPACY_PLACEHOLDER.search(text):
         return config
+    if importlib.util.find_spec("spacy") is None:  # the gateway's environment (tests start Rasa from there)
+        code = "import sys; from bot.training import resolve_config; print(resolve_config(sys.argv[1], sys.argv[2] == '1'))"
+        done = subprocess.run([rasa_python(), "-c", code, config, "1" if rebuild else "0"], cwd=PROJECT_DIR,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"building the spaCy pipeline failed:\n{done.stderr[-3000:]}")
+        return done.stdout.strip().splitlines()[-1]
     from bot.nlu.spacy_pipeline import ensure
     from bot.settings import Settings
 
