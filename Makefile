@@ -41,7 +41,7 @@ ingest: setup ## rebuild the policy store and document index from policy_corpus/
 check: setup ## check policy_corpus/ (citations and quotes) without writing anything
 	@$(PY) -m bot check
 
-train: setup ## export the NLU vocabulary and train the model (Rasa's cache skips unchanged parts)
+train: setup ## build the spaCy pipeline if its inputs changed, export the synonyms, train (Rasa's cache skips unchanged parts)
 	@$(PY) -m bot train
 
 run: ingest train ## set up, ingest, train if needed, start the action server, 2 Rasa servers and the gateway (Ctrl-C stops)
@@ -81,4 +81,4 @@ report: setup ## insights over the last 7 days, as text (python -m bot report --
 	@$(PY) -m bot report
 
 clean: ## remove generated files (store, models, caches); keeps .venv
-	rm -rf var models/*.tar.gz .pytest_cache results .rasa
+	rm -rf var models/*.tar.gz models/*.fingerprint models/spacy .pytest_cache results .rasa

@@ -121,7 +121,7 @@ def cmd_materials(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_nlu(args: argparse.Namespace, settings: Settings) -> int:
-    """Write data/nlu/entities.yml and the jieba user dictionary from the corpus vocabulary."""
+    """Write data/nlu/entities.yml (synonyms) and the jieba user dictionary (for the bench's JiebaTokenizer pipelines)."""
     from bot.knowledge.corpus import CorpusError, load_corpus
     from bot.knowledge.ingest import tokenizer_terms
     from bot.knowledge.vocabulary import Vocabulary, export_nlu

@@ -27,7 +27,7 @@ jieba.setLogLevel(logging.WARNING)
 # Python 3.10, SQLAlchemy 1.4); tests that import the gateway run in the gateway's (.venv-gateway, Python 3.12,
 # current aiohttp/python-socketio, SQLAlchemy 2.x). bot/knowledge is used by both, so its tests run in both.
 # `make test` runs pytest once in each (scripts/test.sh) and adds up the results.
-RASA_ENV_TESTS = ("actions", "e2e", "test_rasa.py", "test_retention.py", "scale/test_tracker_store.py",
+RASA_ENV_TESTS = ("actions", "e2e", "nlu", "test_rasa.py", "test_retention.py", "scale/test_tracker_store.py",
                   "insights/test_seed_is_rasa.py", "insights/test_labels_rasa.py")
 BOTH_ENV_TESTS = ("knowledge", "insights")
 IN_RASA_ENV = importlib.util.find_spec("rasa") is not None
@@ -38,7 +38,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         rel = collection_path.resolve().relative_to(Path(__file__).resolve().parent).as_posix()
     except ValueError:
         return None
-    if rel in (".", "conftest.py", "__init__.py") or rel.startswith(("data", "nlu", "conversations")):
+    if rel in (".", "conftest.py", "__init__.py", "nlu") or rel.startswith(("data", "conversations")):
         return None
     rasa_only = any(rel == t or rel.startswith(t + "/") for t in RASA_ENV_TESTS)
     if not rasa_only and any(rel == t or rel.startswith(t + "/") for t in BOTH_ENV_TESTS):
