@@ -151,3 +151,18 @@ async def test_a_definition_the_document_leaves_open_is_said_to_be_unstated(stor
     await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker(text, "ask_unstated"), {})
     reply = texts(dispatcher)
     assert "没有写明" in reply and "第3条" in reply and "提升企业创新能力" in reply, reply
+
+
+async def test_a_header_fact_and_a_curated_fact_are_both_answered(store, vocabulary, dispatcher, make_tracker):
+    text = "这个文编号是啥 资金哪出的"
+    await ActionAnswerDocFact(store, vocabulary).run(dispatcher, make_tracker(text, "ask_doc_fact"), {})
+    reply = texts(dispatcher)
+    assert "京科发〔2022〕4号" in reply and "市级财政" in reply, reply
+
+
+async def test_an_other_matter_asked_with_a_trailing_bu_is_named_as_not_covered(store, vocabulary, dispatcher,
+                                                                                make_tracker):
+    text = "残保金能减免不 另外我们示范区注册的中关村高新能报这个吧"
+    await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"), {})
+    reply = texts(dispatcher)
+    assert "没有涉及“残保金”" in reply and "可以申报" in reply, reply
