@@ -209,7 +209,8 @@ def asks_about(term: str, text: str) -> bool:
     return any(term in c and QUESTION_WORDS.search(c) for c in re.split(r"[，,。；;！!？?\s]|还有|另外", text))
 
 
-QUESTION_WORDS = re.compile(r"吗|么|呢|什么|啥|怎么|咋|如何|哪|是否|有没有|能不能|可不可以|多少|几")
+QUESTION_WORDS = re.compile(r"吗|么|呢|什么|啥|怎么|咋|如何|哪|是否|有没有|能不能|可不可以|多少|几|"
+                            r"[能会可要有是免减][^\s]{0,4}[不没]$")  # "残保金能减免不", "购置税能免不"
 
 
 def previous_reply(tracker: Tracker) -> str:

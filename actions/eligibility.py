@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
+from contextvars import ContextVar
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -68,7 +69,7 @@ ELIGIBILITY_ASK = re.compile(r"能(?:不能)?(?:申请|报|申报|参与|参加|
                              r"(?:门槛|条件|资格)够不够|够不够(?:条件|资格|门槛)|有戏|有没有戏|有希望|"
                              r"符合(?:条件)?(?:吗|么|不)|算不算|属不属于|是不是支持对象|支持对象|有份|能拿|适用(?:吗|么|不)|"
                              r"沾得上|沾不沾|沾边|够得着|够得上|是否符合|是否属于|能否申请|可否申请|是否可以申请|符合的吧|符合吧|是符合的|"
-                             r"够格吧|应该能报吧|能报吧")
+                             r"够格吧|应该能报吧|能报吧|(?:报|申请?|申报)得(?:了|上|成)|能(?:不能)?申(?:吗|么|不|吧|没|啊)")
 #: a question whether a place counts as the 示范区 (not an answer to "where are you registered")
 PLACE_QUESTION = re.compile(r"算不算|算.{0,8}(?:吗|么)|是不是.{0,8}(?:示范区|范围)|属不属于|属于.{0,8}(?:示范区|范围).{0,3}(?:吗|么)|"
                             r"在不在.{0,6}(?:示范区|范围)|包不包括|包括.{0,6}(?:吗|么)")
@@ -157,13 +158,25 @@ def asks_own_case(tracker: Tracker, vocabulary: Vocabulary) -> bool:
     return any(message_facts(tracker, vocabulary).values())
 
 
+def lists_own_credentials(vocabulary: Vocabulary, text: str, facts: dict[str, str | None]) -> bool:
+    """Registration and certificate stated with no kind of applicant named ("示范区注册 有国高 能报吧", "不是国高
+    但有中关村高新 示范区注册"): the user lists their own credentials. A kind asked about comes with its noun
+    ("注册在示范区的国高企业能报吗" stays a question about that kind)."""
+    return bool(facts.get("registration") and facts.get("hightech")) and not vocabulary.kinds_in(text) \
+        and not related_organisation(text) and not HYPOTHETICAL.search(text)
+
+
 def describes_own_case(tracker: Tracker, vocabulary: Vocabulary) -> bool:
     """The message describes the user's own organisation with two facts or more ("我们是示范区的国高 要申报的话得
     准备啥材料"): the verdict they settle is given beside the answer."""
     text = user_text(tracker)
-    if not text or not (FIRST_PERSON.search(text) or STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))):
+    if not text:
         return False
-    return sum(1 for v in message_facts(tracker, vocabulary).values() if v) >= 2
+    facts = message_facts(tracker, vocabulary)
+    if not (FIRST_PERSON.search(text) or STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))
+            or lists_own_credentials(vocabulary, text, facts)):
+        return False
+    return sum(1 for v in facts.values() if v) >= 2
 
 
 def asks_kind_rule(vocabulary: Vocabulary, text: str) -> bool:
@@ -272,6 +285,10 @@ def message_profile(vocabulary: Vocabulary, tracker: Tracker, text: str) -> dict
     return implied({slot: code if code in VALID[slot] else None for slot, code in facts.items()})
 
 
+#: set while the router answers a message (see :meth:`ActionRouteEligibility.answer`)
+_ROUTING: ContextVar[bool] = ContextVar("routing", default=False)
+
+
 class ActionRouteEligibility(PolicyAction):
     """"能申请吗": a kind of applicant gets its rule or its measures; the user's own case gets the check."""
     checks_scope = True
@@ -281,6 +298,17 @@ class ActionRouteEligibility(PolicyAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> list[EventType]:
+        # handed back by an action this one handed the message to (the recommender saw the user's own case):
+        # it is not handed on again, or the two would pass it back and forth
+        returned = _ROUTING.get()
+        token = _ROUTING.set(True)
+        try:
+            return await self._answer(dispatcher, tracker, domain, returned)
+        finally:
+            _ROUTING.reset(token)
+
+    async def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                      returned: bool) -> list[EventType]:
         text = user_text(tracker)
         kinds = self.vocabulary.kinds_in(text) if text else []
         facts = message_profile(self.vocabulary, tracker, text)
@@ -321,8 +349,8 @@ class ActionRouteEligibility(PolicyAction):
             # "投资机构能申请哪几条 还有支持方式是直接拨钱还是股权投入": a fact or open detail beside them
             events += await answer_the_rest(self, dispatcher, tracker, domain, "own_case" if own else "rule")
             return [*events, FollowupAction("action_listen")]
-        if needs and not GENERAL_RULE.search(text) and not FIRST_PERSON.search(text) or (
-                text and NEED_ASK.search(text) and not ELIGIBILITY_ASK.search(text) and not WANTS_TO_APPLY.search(text)):
+        if not returned and (needs and not GENERAL_RULE.search(text) and not FIRST_PERSON.search(text) or (
+                text and NEED_ASK.search(text) and not ELIGIBILITY_ASK.search(text) and not WANTS_TO_APPLY.search(text))):
             # "企业参与国际标准制定能支持吗", "我们要办个国际学术会议 有支持吗": a need, not who may apply
             events = await ActionRecommendFund(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
             return [*events, FollowupAction("action_listen")]
@@ -346,6 +374,7 @@ class ActionRouteEligibility(PolicyAction):
         named = any(facts.values()) or bool(kinds)
         own = STATES_OWN.search(RELATIVE_CLAUSE.sub("", text))  # "注册在深圳的公司能申请吗" describes a kind
         personal = (bool(FIRST_PERSON.search(text)) or bool(own) or corrects_verdict(tracker, self.vocabulary)
+                    or lists_own_credentials(self.vocabulary, text, facts)
                     or (not named and not GENERAL_RULE.search(text))) and not (
             named and (related_organisation(text) or HYPOTHETICAL.search(text) and not any(own_facts(tracker).values())))
         if not personal:

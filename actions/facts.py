@@ -131,12 +131,19 @@ class ActionAnswerDocFact(PolicyAction):
         doc = await self.call(self.store.document)
         text = user_text(tracker)
         several = list(dict.fromkeys(m.value for m in sorted(self.vocabulary.find(text, "fact"), key=lambda m: m.start)))
-        if len(several) >= 2 and all(f in HEADER_FACTS for f in several):  # "文号多少 谁发的"
+        curated: dict[str, FactInfo] = await self.call(self.store.facts) if len(several) >= 2 else {}
+        if len(several) >= 2 and all(f in HEADER_FACTS or f in curated for f in several):
+            # "文号多少 谁发的", "这个文编号是啥 资金哪出的": each fact, from the header or the curated facts
             lines, cites = [], []
             for f in several:
-                answer_text, quote = header_answer(doc, f)
+                if f in HEADER_FACTS:
+                    answer_text, quote = header_answer(doc, f)
+                    citation, section = await self.header_source(doc, f)
+                else:
+                    info = curated[f]
+                    answer_text, quote = f"文件规定：「{info.quote}」。{FACT_READINGS.get(f, '')}", info.quote
+                    citation, section = info.citation, info.section_id
                 lines.append(answer_text)
-                citation, section = await self.header_source(doc, f)
                 cites.append((citation, quote, section))
             say(dispatcher, "\n".join(lines), citations=cites, buttons=steps("funds", "need"))
             return []
@@ -276,7 +283,7 @@ class ActionAnswerOutOfScope(PolicyAction):
                 return []
         # the document's need words count too: "人才落户 公寓 还有核心技术人员去境外培训 有对应的么"
         in_domain = bool(POLICY_DOMAIN.search(text) or SUPPORT_MONEY.search(text) or THIS_DOCUMENT.search(text)
-                         or self.vocabulary.find(text, "topic")) if text else False
+                         or self.vocabulary.find(text, "topic") or self.vocabulary.find(text, "fund")) if text else False
         if text and not elsewhere and not self.vocabulary.other_policy_in(text) \
                 and not self.vocabulary.off_topic_in(text):
             doc = await self.call(self.store.document)

@@ -55,8 +55,9 @@ class ActionRecommendFund(PolicyAction):
         if await self.spans_funds(topics := self._topics(need)):
             events = await self.several_needs(dispatcher, need, topics)
         elif not topics and (WANTS_TO_APPLY.search(need) or ELIGIBILITY_ASK.search(need)) and (
-                kinds or self.vocabulary.best(need, "subject_type") or FIRST_PERSON.search(need) and any(
-                    message_facts(tracker, self.vocabulary).values())):  # "我们手里有国高证书 想查查够不够格"
+                kinds or self.vocabulary.best(need, "subject_type") or FIRST_PERSON.search(need) and (any(
+                    message_facts(tracker, self.vocabulary).values())  # "我们手里有国高证书 想查查够不够格"
+                    or ELIGIBILITY_ASK.search(need))):  # "想问下俺们够不够格": their own case, no need named
             return await ActionRouteEligibility(self._store, self._vocabulary).answer(dispatcher, tracker, domain)
         else:
             events = await self.recommend(dispatcher, tracker, need)

@@ -25,7 +25,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.base import user_text
 from actions.knowledge import get_vocabulary
-from bot.knowledge.vocabulary import Vocabulary, preferred
+from bot.knowledge.vocabulary import COUNTERPART_AFTER, COUNTERPART_BEFORE, Vocabulary, preferred
 
 PROFILE = ("subject_type", "registration", "hightech")
 AMBIGUOUS = "ambiguous"
@@ -189,6 +189,13 @@ UNSURE_AFTER = re.compile(r"^(?:的)?(?:资质|认定|证书)?(?:的话|这块|�
                           r"(?![^\s，,；;。]{0,3}(?:国家高新|国高|中关村高新|高企|高新))")
 
 
+#: a clause about the user's parent organisation ("集团母公司是示范区注册的国高"), and one about the user
+PARENT_CLAUSE = re.compile(r"(?:母公司|集团公司|集团|总公司|上级单位|上级公司|控股股东|大股东|股东)[^，,。；;\s]*")
+SELF_CLAUSE = re.compile(r"(?:我们|咱们|我司|自己|本公司)(?:是|自己|单独|也|就)")
+#: "有没有" / "是不是" / "有无" right before a certificate: the sentence asks, it does not deny
+EMBEDDED_QUESTION = re.compile(r"有没有|是不是|有无|有没|是否")
+
+
 def _hightech(text: str, found: list[Mention]) -> str | None:
     codes = [] if found or not NO_CERTIFICATE.search(text) else ["none"]
     for m in found:
@@ -197,6 +204,11 @@ def _hightech(text: str, found: list[Mention]) -> str | None:
                 or ASKING_BEFORE.search(before):
             continue  # asked about, not stated
         after = text[m.end:m.end + 20]
+        if EMBEDDED_QUESTION.search(text[max(0, m.start - 3):m.start + 2]):
+            # "有没有高新我不清楚": a question inside the sentence, no denial; unknown when the user says so
+            if UNSURE_AFTER.search(after) or UNSURE_AFTER.search(text[m.end:].lstrip("的资质证书 ")):
+                codes.append("unknown")
+            continue
         applying = (APPLYING_BEFORE.search(before) or APPLYING_AFTER.search(after[:14])
                     or LAPSED_BEFORE.search(before) or DENIED_AFTER.search(after))
         if m.code != "none" and UNSURE_AFTER.search(after):
@@ -225,6 +237,7 @@ def _subject(vocabulary: Vocabulary, text: str, found: list[Mention]) -> str | N
     # 公司" is a company
     found = [m for m in found if not NOT_THIS_KIND_BEFORE.search(text[max(0, m.start - 4):m.start])
              and not MODIFIER_AFTER.search(text[m.end:m.end + 4])
+             and not (COUNTERPART_BEFORE.search(text[:m.start]) and COUNTERPART_AFTER.search(text[m.end:m.end + 6]))
              and not (m.code == "other" and re.search(r"[0-9一二三四五六七八九十百千来几多两余]$", text[:m.start]))]
     # what the user says they are ("我们是做园区运营的公司 …园区运营服务机构有啥支持") beats a kind they ask about
     cues = [m.end() for m in SELF_CUE.finditer(text)]
@@ -284,6 +297,8 @@ def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -
             return {slot: corrected[slot] or earlier[slot] for slot in corrected}
     found = {slot: mentions(vocabulary, text, entities, slot) for slot in PROFILE}
     compared = [(m.start(1), m.end(1)) for m in COMPARED_WITH.finditer(text)]
+    if SELF_CLAUSE.search(text):  # "集团母公司是示范区注册的国高 我们是下面的子公司 …": the parent's facts are not theirs
+        compared += [(m.start(), m.end()) for m in PARENT_CLAUSE.finditer(text)]
     found = {slot: [m for m in ms if not any(s <= m.start and m.end <= e for s, e in compared)]
              for slot, ms in found.items()}
     found["registration"] = [m for m in found["registration"] if not PLACE_POLICY_AFTER.search(text[m.end:m.end + 8])

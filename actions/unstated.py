@@ -72,12 +72,12 @@ async def answer_unstated(action: PolicyAction, dispatcher: CollectingDispatcher
             topic = {**topic, "section_id": best.section_id, "quote": best.text}
             citation = best.citation
         elif hits and covered(hits[0].score) and hits[0].section_id.count("/") == 3 \
-                and topic["code"] not in ("end_date", "parks"):
+                and topic["code"] != "parks":
             # "要评上标杆型孵化器 打分细则文件里有吗": the measure it is about, beside the nearest clause
             measure = await action.call(action.store.measure, hits[0].title)
             if measure and any(k in text for k in measure.keywords):  # the user named what the measure is about
-                extra = (f"第{measure.number}条“{measure.title}”", measure.text, measure.section_id,
-                         measure.citation)
+                extra = (f"第{measure.number}条“{measure.title}”（属{measure.fund_name}资金）", measure.text,
+                         measure.section_id, measure.citation)
         if topic["code"] == "end_date":
             nearest = f"文件只写明：「{topic['quote']}」，没有规定有效期或截止日期。"
         elif topic["code"] == "parks":

@@ -51,6 +51,11 @@ class Match:
     text: str
 
 
+#: a kind named as the other party of a deal ("从高校买个专利", "跟研究所合作"), not as who applies
+COUNTERPART_BEFORE = re.compile(r"(?:从|向|跟|和|与|同)[^，,。；;？?！!\s]{0,2}$")
+COUNTERPART_AFTER = re.compile(r"^[^，,。；;？?！!\s]{0,3}?(?:买|购|采购|引进|合作|受让|转让|授权|许可|签|租|借|拿)")
+
+
 class Vocabulary:
     def __init__(self, entities: dict[str, dict[str, list[str]]], negations: list[str],
                  not_followed_by: dict[str, list[str]], other_policies: list[str] | None = None,
@@ -139,8 +144,11 @@ class Vocabulary:
         lowered, found = text.lower(), []
         for word, code in pairs:
             if word.lower() in lowered:
+                counterpart = all(COUNTERPART_BEFORE.search(lowered[:m.start()]) and
+                                  COUNTERPART_AFTER.search(lowered[m.end():m.end() + 6])
+                                  for m in re.finditer(re.escape(word.lower()), lowered))
                 lowered = lowered.replace(word.lower(), " ")
-                if code not in found:
+                if code not in found and not counterpart:
                     found.append(code)
         return found
 

@@ -115,3 +115,54 @@ async def test_each_need_lists_the_measures_its_words_name(store, vocabulary, di
                                                                              "ask_policy_question"), {})
     reply = texts(dispatcher)
     assert "第14条" in reply and "第17条" in reply and "第16条" not in reply, reply
+
+
+async def test_a_message_the_router_and_recommender_both_hand_on_gets_one_answer(store, vocabulary, dispatcher,
+                                                                                 make_tracker):
+    # the router saw a need and handed the message to the recommender, which saw the user's own case and handed it
+    # back, until Python's recursion limit ended it in an error reply
+    text = "国高没有 中关村高新也没评 注册在大兴 想进小升规清单 能报吗"
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"),
+                                                                 {})
+    reply = texts(dispatcher)
+    assert "出错" not in reply and "不属于支持对象" in reply and "第1条" in reply, reply
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "not_eligible"
+
+
+@pytest.mark.parametrize("text", ["示范区注册 有国高 能报吧", "示范区注册的中关村高薪 能申吧"])
+async def test_credentials_listed_without_a_kind_are_the_users_own_case(store, vocabulary, dispatcher, make_tracker,
+                                                                       text):
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"),
+                                                                 {})
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == "eligible", texts(dispatcher)
+
+
+async def test_a_kind_asked_about_with_its_noun_stays_a_question_about_the_kind(store, vocabulary, dispatcher,
+                                                                               make_tracker):
+    text = "注册在示范区的国高企业能报吗"
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"),
+                                                                 {})
+    assert "eligibility_verdict" not in slot_events(events), texts(dispatcher)
+
+
+async def test_a_definition_the_document_leaves_open_is_said_to_be_unstated(store, vocabulary, dispatcher,
+                                                                           make_tracker):
+    text = "独角兽得符合啥条件才能牵头建联合体"
+    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker(text, "ask_unstated"), {})
+    reply = texts(dispatcher)
+    assert "没有写明" in reply and "第3条" in reply and "提升企业创新能力" in reply, reply
+
+
+async def test_a_header_fact_and_a_curated_fact_are_both_answered(store, vocabulary, dispatcher, make_tracker):
+    text = "这个文编号是啥 资金哪出的"
+    await ActionAnswerDocFact(store, vocabulary).run(dispatcher, make_tracker(text, "ask_doc_fact"), {})
+    reply = texts(dispatcher)
+    assert "京科发〔2022〕4号" in reply and "市级财政" in reply, reply
+
+
+async def test_an_other_matter_asked_with_a_trailing_bu_is_named_as_not_covered(store, vocabulary, dispatcher,
+                                                                                make_tracker):
+    text = "残保金能减免不 另外我们示范区注册的中关村高新能报这个吧"
+    await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"), {})
+    reply = texts(dispatcher)
+    assert "没有涉及“残保金”" in reply and "可以申报" in reply, reply

@@ -72,6 +72,14 @@ from .conftest import slot_events
     ("公司是河北廊坊注册的 有国高 北京这边只有个研发中心", "registration", "outside"),
     ("我们没有高新证书 在中关村注册的 是不是都申请不到", "hightech", "none"),
     ("等下 先问下国高和中关村高新 是两个都要有还是有一个就行", "hightech", None),
+    # "有没有高新" asks inside the sentence: not a denial; unknown when the user says they do not know
+    ("那家公司有没有高新我不清楚 得问他们财务", "hightech", "unknown"),
+    ("是不是国高我也不知道", "hightech", "unknown"),
+    # a parent company's certificate is not the user's
+    ("集团母公司是示范区注册的国高 我们是下面的子公司 单独注册在示范区 自己没评过高新 我们能以自己名义报吗", "hightech",
+     "none"),
+    # a kind named as the other party of a deal is not the applicant
+    ("示范区注册的中关村高新 打算从高校买个专利做产业化 能报不", "subject_type", None),
 ])
 def test_the_mention_the_message_means(vocabulary, text, slot, code):
     assert resolve(vocabulary, text, [])[slot] == code
