@@ -25,6 +25,7 @@ import random
 import re
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,12 +112,40 @@ def measure_numbers(corpus_dir: Path) -> list[int]:
 # --- tokenizer -------------------------------------------------------------------------------------------------
 
 
+#: jieba's words the pipeline keeps, most frequent first: its whole dictionary (349,046 words) costs 73 MB in every
+#: Rasa process, the 100,000 most frequent 21 MB; the words of this corpus are added to them
+JIEBA_WORDS = 100_000
+#: one jieba per dictionary in the process: Rasa loads the spaCy pipeline twice (SpacyNLP is two nodes of its graph)
+_SEGMENTERS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+def _segmenter(dictionary: str, words: tuple[str, ...]) -> Any:
+    if (dictionary, words) not in _SEGMENTERS:
+        import jieba
+
+        seg = jieba.Tokenizer(dictionary=dictionary) if dictionary else jieba.Tokenizer()
+        for word in words:
+            seg.add_word(word, freq=2000)
+        _SEGMENTERS[(dictionary, words)] = seg
+    return _SEGMENTERS[(dictionary, words)]
+
+
+def frequent_words(target: Path, count: int = JIEBA_WORDS) -> Path:
+    """jieba's ``count`` most frequent words (its own dictionary format), written to ``target``."""
+    import jieba
+
+    source = Path(jieba.__file__).parent / "dict.txt"
+    lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines.sort(key=lambda line: -int(line.split()[1]))
+    target.write_text("\n".join(lines[:count]) + "\n", encoding="utf-8")
+    return target
+
+
 def _tokenizer_classes() -> Any:
     """Defined on first use: importing this module must not import spaCy (the CLI imports it for the hash)."""
     global PolicyChineseTokenizer
     if "PolicyChineseTokenizer" in globals():
         return PolicyChineseTokenizer
-    import jieba
     import srsly
     from spacy.lang.zh import ChineseTokenizer, Segmenter
     from spacy.util import registry
@@ -125,20 +154,31 @@ def _tokenizer_classes() -> Any:
         """spaCy's jieba tokenizer on a jieba of its own, whose user dictionary is saved with the pipeline."""
 
         def __init__(self, vocab: Any, words: Iterable[str] = ()) -> None:
-            # spaCy's jieba mode warms up the global jieba (its whole dictionary, ~90 MB): start in char mode, then
-            # switch to a jieba of our own, so the process holds one dictionary
+            # spaCy's jieba mode warms up the global jieba (its whole dictionary): start in char mode and segment
+            # with a jieba of our own (nothing else in the process is changed), loaded on first use
             super().__init__(vocab, segmenter=Segmenter.char)
             self.segmenter = Segmenter.jieba.value
-            self.jieba_seg = jieba.Tokenizer()  # not the global jieba: nothing else in the process is changed
-            self.jieba_seg.initialize()
+            self.jieba_seg = None
+            self.dictionary = ""  # jieba's own dictionary until set_dictionary
             self.words: list[str] = []
             self.add_words(words)
 
+        def set_dictionary(self, path: Path) -> None:
+            self.dictionary = str(path)
+            self.jieba_seg = None
+
         def add_words(self, words: Iterable[str]) -> None:
+            known = set(self.words)
             for word in words:
-                if len(word) > 1 and " " not in word and word not in self.words:
-                    self.jieba_seg.add_word(word, freq=2000)
+                if len(word) > 1 and " " not in word and word not in known:
+                    known.add(word)
                     self.words.append(word)
+            self.jieba_seg = None  # segmented with these words from now on
+
+        def __call__(self, text: str) -> Any:
+            if self.jieba_seg is None:
+                self.jieba_seg = _segmenter(self.dictionary, tuple(self.words))
+            return super().__call__(text)
 
         def to_bytes(self, **kwargs: Any) -> bytes:
             return srsly.msgpack_dumps({"words": self.words})
@@ -151,10 +191,14 @@ def _tokenizer_classes() -> Any:
             path = Path(path)
             path.mkdir(parents=True, exist_ok=True)
             (path / "userdict.txt").write_text("".join(f"{w} 2000\n" for w in self.words), encoding="utf-8")
+            if self.dictionary:
+                shutil.copyfile(self.dictionary, path / "dictionary.txt")
 
         def from_disk(self, path: Any, **kwargs: Any) -> _PolicyChineseTokenizer:
             lines = (Path(path) / "userdict.txt").read_text(encoding="utf-8").splitlines()
             self.add_words(line.rsplit(" ", 1)[0] for line in lines if line.strip())
+            if (Path(path) / "dictionary.txt").exists():
+                self.set_dictionary((Path(path) / "dictionary.txt").resolve())
             return self
 
     @registry.tokenizers("policy.zh_jieba_tokenizer.v1")
@@ -167,9 +211,26 @@ def _tokenizer_classes() -> Any:
     return _PolicyChineseTokenizer
 
 
+#: a span the ``ner`` tags needs a Chinese character: emoji, "Good", "nope" are no entity of this corpus
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _guard_ner(doc: Any) -> Any:
+    """Keep the ``ner``'s spans only for the kinds it is there for (:data:`CONTEXT_LABELS`): a certificate, a place
+    or a measure comes from the ruler's patterns, which carry its code and read its negation ("申请中" is no place,
+    "第几条" no measure); and only spans with a Chinese character."""
+    doc.ents = [e for e in doc.ents if e.ent_id_ or (e.label_ in CONTEXT_LABELS and _CJK.search(e.text))]
+    return doc
+
+
 def register() -> None:
-    """Make the pipeline loadable (``spacy.load`` looks the tokenizer up by name); called before loading it."""
+    """Make the pipeline loadable (``spacy.load`` looks the tokenizer and the ner guard up by name); called before
+    loading it."""
     _tokenizer_classes()
+    from spacy.language import Language
+
+    if "policy_ner_guard" not in Language.factories:
+        Language.component("policy_ner_guard", func=_guard_ner)
 
 
 # --- patterns --------------------------------------------------------------------------------------------------
@@ -277,7 +338,8 @@ def input_hash(project_dir: Path, corpus_dir: Path) -> str:
     from importlib.metadata import version
 
     digest = hashlib.sha256()
-    digest.update(f"spacy {version('spacy')} jieba {version('jieba')} {sorted(NER_SETTINGS.items())}".encode())
+    digest.update(f"spacy {version('spacy')} jieba {version('jieba')} {JIEBA_WORDS} {sorted(NER_SETTINGS.items())}"
+                  .encode())
     for path in _inputs(project_dir, corpus_dir):
         if path.is_file():
             digest.update(path.name.encode())
@@ -303,6 +365,7 @@ def build(project_dir: Path, corpus_dir: Path, *, log: Any = None) -> Any:
     vocab.learn(project_dir / "data" / "nlu")  # the annotated spans (国搞, 高效 …), as the synonyms table has them
     numbers = measure_numbers(corpus_dir)
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "policy.zh_jieba_tokenizer.v1"}}})
+    nlp.tokenizer.set_dictionary(frequent_words(Path(tempfile.mkdtemp()) / "dictionary.txt"))
     nlp.tokenizer.add_words(user_words(vocab, tokenizer_terms(load_corpus(corpus_dir)), numbers))
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "validate": True})
     s = NER_SETTINGS
@@ -344,6 +407,7 @@ def build(project_dir: Path, corpus_dir: Path, *, log: Any = None) -> Any:
                 nlp.update(batch, drop=s["dropout"], sgd=optimizer, losses=losses)
         if log:
             log(f"  ner epoch {epoch + 1}/{s['epochs']}: loss {losses.get('ner', 0):.1f}")
+    nlp.add_pipe("policy_ner_guard", after="ner")
     nlp.meta.update({"name": NAME.replace("-", "_"), "version": "1.0.0",
                      "description": "政策助手: jieba + policy dictionary, entity_ruler from the corpus, trained ner"})
     return nlp
@@ -361,6 +425,9 @@ def ensure(project_dir: Path, corpus_dir: Path, *, force: bool = False) -> Path:
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     nlp.to_disk(tmp)
+    built_with = Path(nlp.tokenizer.dictionary)
+    if built_with.parent.parent == Path(tempfile.gettempdir()):  # the dictionary is saved with the pipeline now
+        shutil.rmtree(built_with.parent, ignore_errors=True)
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     for old in target.parent.glob(f"{NAME}-*"):
