@@ -283,6 +283,9 @@ def patterns(vocab: Vocabulary, numbers: list[int]) -> list[dict[str, Any]]:
         # 高企和中关村高新都没有: every certificate named, then denied
         [term, cert, {"LOWER": {"IN": _BOTH}}, term, cert, {"LOWER": {"IN": _ALL}}, {"LOWER": "还", "OP": "?"},
          {"LOWER": {"IN": ["没有", "没", "不是", "没评上"]}}],
+        # … the same with "都没有" as one word (a pending word of the lexicon, so jieba keeps it whole)
+        [term, cert, {"LOWER": {"IN": _BOTH}}, term, cert,
+         {"LOWER": {"IN": [a + n for a in _ALL for n in ("没有", "没", "不是", "还没有", "还没")]}}],
     ]
     out += [{"label": "hightech", "pattern": p, "id": HIGHTECH_NONE} for p in none]
     for n in numbers:

@@ -134,3 +134,29 @@ def test_the_intent_classifier_sees_which_kinds_of_entity_a_message_names(nlp: A
     labels = EntityKindFeaturizer.get_default_config()["labels"]
     named = {labels[i] for i in sentence.features.nonzero()[1]}
     assert named == {"hightech", "measure"}
+
+
+def test_the_ner_adds_no_certificate_place_or_measure_and_nothing_without_chinese(nlp: Any) -> None:
+    # "第几条" asks which measure; "申请中" is no place; an emoji or an English greeting is no entity
+    for text in ("北交所上市培育和创新券 分别是第几条", "高企在申请中，还没下来", "嗨 🙋", "Good morning"):
+        for span, label, code in ents(nlp, text):
+            assert code or label in ("subject_type", "topic", "fact", "fund"), (text, span, label)
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in span), (text, span)
+
+
+def test_the_tokenizer_keeps_jiebas_frequent_words_with_the_pipeline(nlp: Any) -> None:
+    from bot.nlu.spacy_pipeline import JIEBA_WORDS
+
+    saved = pipeline_dir(PROJECT_DIR, CORPUS) / "tokenizer" / "dictionary.txt"
+    assert len(saved.read_text(encoding="utf-8").splitlines()) == JIEBA_WORDS
+    assert nlp.tokenizer.dictionary == str(saved.resolve())
+
+
+def test_two_loads_of_the_pipeline_share_one_jieba(nlp: Any) -> None:
+    # Rasa's SpacyNLP is two nodes of the graph and loads the pipeline twice: the dictionary is held once
+    import spacy
+
+    again = spacy.load(pipeline_dir(PROJECT_DIR, CORPUS))
+    nlp("我们是国高")
+    again("我们是国高")
+    assert again.tokenizer.jieba_seg is nlp.tokenizer.jieba_seg
