@@ -210,7 +210,7 @@ def asks_about(term: str, text: str) -> bool:
 
 
 QUESTION_WORDS = re.compile(r"吗|么|呢|什么|啥|怎么|咋|如何|哪|是否|有没有|能不能|可不可以|多少|几|"
-                            r"[能会可要有是免减][^\s]{0,4}[不没]$")  # "残保金能减免不", "购置税能免不"
+                            r"[能会可要有是免减][^\s]{0,4}[不没]$|(.)不\1|有没$")  # "残保金能减免不", "你这管不管"
 
 
 def previous_reply(tracker: Tracker) -> str:

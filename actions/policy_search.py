@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -25,9 +27,20 @@ async def answer_from_index(action: PolicyAction, dispatcher: CollectingDispatch
     else:
         head = f"{prefix}文件中相关的规定（{best.citation}）："
         events = []
-    say(dispatcher, f"{head}\n「{excerpt(best.text, user_text(tracker), 220)}」",
+    question = user_text(tracker)
+    note = ""
+    if question and DETAIL_ASKED.search(question) and await action.call(action.store.words_not_in, question, best.text):
+        # "创新券领到了咋用 随便找家机构就能抵吗": the passage is about it, but not about what is asked of it
+        note = ("\n这一条没有写明您问的具体细节（怎么操作、由谁认定、条件或标准等），以对应资金管理办法和申报指南为准；"
+                "也可以转人工或拨打12345咨询。")
+    say(dispatcher, f"{head}\n「{excerpt(best.text, question, 220)}」{note}",
         citations=[(best.citation, best.text, best.section_id)], buttons=steps("eligibility", "materials"))
     return events
+
+
+#: a question about a detail of what a passage names (how, who, whether, which, how much), not "有什么支持"
+DETAIL_ASKED = re.compile(r"咋|怎么|如何|谁|是不是|非得|必须|要不要|能不能|能否|可不可以|还是|多少|几|哪|算不算|区别|标准|"
+                          r"门槛|多久|多长|什么时候|啥时候")
 
 
 class ActionSearchPolicy(PolicyAction):

@@ -276,6 +276,9 @@ CORRECTION = re.compile(r"说错了|不对不对|更正一下|纠正一下|搞�
 
 #: the user does not know whether they are in the zone
 ZONE_UNSURE = re.compile(r"(?:说不准|不确定|不清楚|不知道|搞不清|拿不准|吃不准)(?:是不是|在不在|是否在|算不算|有没有在)?.{0,4}(?:示范区|范围)")
+#: "注册地在哪我确实不知道", "执照地址得问行政": the user does not know where they are registered
+PLACE_UNKNOWN = re.compile(r"(?:注册地址?|注册在哪|执照(?:上的)?地址)(?:在哪|是哪|在哪儿)?(?:里)?[我们也还确实真]{0,4}"
+                           r"(?:不知道|不清楚|不确定|说不准|搞不清|记不清|不记得|得问|要问)")
 #: words quoted from the document ("文件里这句 符合支持条件的注册在北京市其他地区的创新主体参照执行 是啥意思"): no fact
 QUOTED = re.compile(r"[“\"「『][^”\"」』]{4,}[”\"」』]|这句话?[：:\s]*\S{8,}?(?=\s*(?:是啥意思|是什么意思|啥意思|什么意思|怎么理解))")
 
@@ -304,7 +307,7 @@ def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -
     found["registration"] = [m for m in found["registration"] if not PLACE_POLICY_AFTER.search(text[m.end:m.end + 8])
                              and not PARENT_ELSEWHERE_AFTER.search(text[m.end:m.end + 8])]
     registration = _registration(text, found["registration"])
-    if registration in (None, "beijing") and ZONE_UNSURE.search(text):
+    if registration in (None, "beijing") and (ZONE_UNSURE.search(text) or PLACE_UNKNOWN.search(text)):
         registration = "unknown"  # "注册地址我也说不准在不在示范区里头"
     out = {
         "subject_type": _subject(vocabulary, text, found["subject_type"]),

@@ -80,6 +80,11 @@ async def answer_unstated(action: PolicyAction, dispatcher: CollectingDispatcher
                          measure.section_id, measure.citation)
         if topic["code"] == "end_date":
             nearest = f"文件只写明：「{topic['quote']}」，没有规定有效期或截止日期。"
+        elif topic["code"] == "rules":
+            # "那几个管理办法 一共几个 都叫啥": the document names them, and states none of their contents
+            funds = await action.call(action.store.funds)
+            names = "、".join(f"《{f.name}》" for f in funds)
+            nearest = f"文件只写明各项资金“制定实施”的{len(funds)}个管理办法：{names}，没有写这些办法的内容。"
         elif topic["code"] == "parks":
             nearest = f"文件只写明：「{topic['quote']}」，没有列出示范区包括哪些园区或具体地址范围。"
         cites = [(citation, topic["quote"], topic["section_id"])]

@@ -299,6 +299,11 @@ class PolicyStore:
         others = [t for d, t in self._texts.items() if d != doc_id]
         return [w for w in dict.fromkeys(tokenizer.words(text)) if w in own and not any(w in t for t in others)]
 
+    def words_not_in(self, text: str, passage: str) -> list[str]:
+        """The content words of a question (the index's own tokenizer) that a passage does not contain."""
+        _, tokenizer = self.index()
+        return [w for w in dict.fromkeys(tokenizer.words(text)) if len(w) > 1 and w not in passage.lower()]
+
     def search(self, query: str, top: int = 5, doc_id: str | None = None) -> list[SearchHit]:
         """The best passages of every document (or of ``doc_id`` only)."""
         if doc_id is None:

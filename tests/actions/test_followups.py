@@ -166,3 +166,32 @@ async def test_an_other_matter_asked_with_a_trailing_bu_is_named_as_not_covered(
     await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"), {})
     reply = texts(dispatcher)
     assert "没有涉及“残保金”" in reply and "可以申报" in reply, reply
+
+
+async def test_a_detail_the_quoted_passage_does_not_hold_is_said_to_be_unstated(store, vocabulary, dispatcher,
+                                                                                make_tracker):
+    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker("创新券领到了咋用 随便找家机构就能抵吗",
+                                                                             "ask_policy_question"), {})
+    reply = texts(dispatcher)
+    assert "第13条" in reply and "没有写明您问的具体细节" in reply, reply
+    dispatcher.messages.clear()
+    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker("技术经理人怎么支持",
+                                                                             "ask_policy_question"), {})
+    assert "没有写明" not in texts(dispatcher), texts(dispatcher)
+
+
+async def test_the_rules_question_names_the_five_funds_rules(store, vocabulary, dispatcher, make_tracker):
+    text = "文件里提到要出的那几个管理办法 一共几个 都叫啥 里面的细则你这能看到吗"
+    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker(text, "ask_unstated"), {})
+    reply = texts(dispatcher)
+    assert "没有写" in reply and reply.count("管理办法(试行)》") >= 5, reply
+
+
+@pytest.mark.parametrize("text, outcome", [
+    ("示范区注册的中关村高新 想做发明专利布局 够条件不", "eligible"),
+    ("公司执照在示范区 国高中关村高新都没评 想报应用场景建设项目 行不", "not_eligible"),
+])
+async def test_own_facts_a_need_and_an_ask_get_the_verdict_beside_the_need(store, vocabulary, dispatcher,
+                                                                           make_tracker, text, outcome):
+    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "describe_need"), {})
+    assert slot_events(events)["eligibility_verdict"]["outcome"] == outcome, texts(dispatcher)

@@ -80,6 +80,9 @@ from .conftest import slot_events
      "none"),
     # a kind named as the other party of a deal is not the applicant
     ("示范区注册的中关村高新 打算从高校买个专利做产业化 能报不", "subject_type", None),
+    # the user does not know where they are registered
+    ("中关村高新是有的 注册地在哪我确实不知道 想进小升规清单", "registration", "unknown"),
+    ("注册地址我真不知道 执照在行政手里", "registration", "unknown"),
 ])
 def test_the_mention_the_message_means(vocabulary, text, slot, code):
     assert resolve(vocabulary, text, [])[slot] == code
