@@ -17,7 +17,8 @@ from bot.knowledge.relevance import covered, strong
 from bot.knowledge.store import DocumentInfo, FactInfo
 
 #: words that put a question inside the policy domain: the NLU's "out of scope" is overridden only with one of them
-POLICY_DOMAIN = re.compile(r"政策|措施|文件|资金|补贴|补助|资助|奖励|支持|扶持|申报|申请|中关村|示范区|园区|第.{1,3}条|京科发")
+POLICY_DOMAIN = re.compile(r"政策|措施|文件|资金|补贴|补助|资助|奖励|支持|扶持|申报|申请|中关村|示范区|园区|第.{1,3}条|京科发|"
+                           r"批下来|拨下来|拨付|中期检查|验收|结项|立项")
 
 #: words that point at this document ("文件对成立年限有要求没")
 THIS_DOCUMENT = re.compile(r"中关村|示范区|京科发|支持资金|第.{1,3}条|措施|文件|这个政策|本政策|这政策|该政策|这笔钱|拨下来|拨款")
@@ -56,7 +57,7 @@ DETAIL_ASK = re.compile(r"怎么|咋|如何|谁|哪|多久|多长|几天|几年|
 
 #: details of an application ("从交申请到批下来得等几天"): asked with words of applying, they are about these funds
 APPLYING_DETAILS = ("deadline", "materials", "review", "payment", "quota", "combining")
-APPLYING = re.compile(r"交申请|递申请|交了申请|申报|报上去|批下来|审批下来|立项")
+APPLYING = re.compile(r"交申请|递申请|交了申请|申报|报上去|批下来|审批下来|立项|中期检查|验收|结项|拨付")
 
 HEADER_FACTS = ("title", "doc_number", "issuers", "issue_date", "effective_date", "repealed", "approval")
 
@@ -301,8 +302,10 @@ class ActionAnswerOutOfScope(PolicyAction):
             about_document = any(tracker.get_slot(s) for s in ("eligibility_verdict", "suggested_fund", "need_text")) \
                 or previous_measure(tracker) is not None  # "那这块活动经费怎么算" right after 第10条
             applying = topic is not None and topic["code"] in APPLYING_DETAILS and bool(APPLYING.search(text))
+            # the support itself as the subject ("补贴有没有上限", "补助能用来发工资吗") points at this document too
             if topic is not None and (in_domain or about_document) and (
-                    THIS_DOCUMENT.search(text) or about_document or applying or hits and covered(hits[0].score)):
+                    THIS_DOCUMENT.search(text) or SUPPORT_MONEY.search(text) or about_document or applying
+                    or hits and covered(hits[0].score)):
                 return await answer_unstated(self, dispatcher, tracker)
             if hits and covered(hits[0].score):
                 return await answer_from_index(self, dispatcher, tracker, hits)

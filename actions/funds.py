@@ -299,7 +299,7 @@ class ActionDescribeFund(PolicyAction):
 
 
 #: details of applying no measure states, asked about named measures: the answer is that they are not stated
-OPEN_DETAILS = ("combining", "review", "payment", "thresholds", "rules", "contact", "budget", "quota", "method")
+OPEN_DETAILS = ("combining", "review", "payment", "thresholds", "rules", "contact", "budget", "quota", "method", "spending")
 
 
 class ActionDescribeMeasure(PolicyAction):

@@ -29,7 +29,8 @@ async def answer_from_index(action: PolicyAction, dispatcher: CollectingDispatch
         events = []
     question = user_text(tracker)
     note = ""
-    if question and DETAIL_ASKED.search(question) and await action.call(action.store.words_not_in, question, best.text):
+    asked = WHAT_OR_WHERE.sub(" ", question or "")  # "首台套是哪条", "创新券怎么回事": the passage is the answer
+    if asked.strip() and DETAIL_ASKED.search(asked) and await action.call(action.store.words_not_in, asked, best.text):
         # "创新券领到了咋用 随便找家机构就能抵吗": the passage is about it, but not about what is asked of it
         note = ("\n这一条没有写明您问的具体细节（怎么操作、由谁认定、条件或标准等），以对应资金管理办法和申报指南为准；"
                 "也可以转人工或拨打12345咨询。")
@@ -38,9 +39,11 @@ async def answer_from_index(action: PolicyAction, dispatcher: CollectingDispatch
     return events
 
 
+#: what a passage itself answers: what a thing is, which measure or fund it is
+WHAT_OR_WHERE = re.compile(r"怎么回事|是什么|是啥|什么意思|啥意思|哪条|第几条|哪一条|哪几条|哪个资金|哪项资金|哪笔资金|归哪|属于哪")
 #: a question about a detail of what a passage names (how, who, whether, which, how much), not "有什么支持"
 DETAIL_ASKED = re.compile(r"咋|怎么|如何|谁|是不是|非得|必须|要不要|能不能|能否|可不可以|还是|多少|几|哪|算不算|区别|标准|"
-                          r"门槛|多久|多长|什么时候|啥时候")
+                          r"门槛|多久|多长|什么时候|啥时候|条件|要求|每年|给不给|认定|满足|报销|按.{1,4}算")
 
 
 class ActionSearchPolicy(PolicyAction):

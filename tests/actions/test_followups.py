@@ -195,3 +195,16 @@ async def test_own_facts_a_need_and_an_ask_get_the_verdict_beside_the_need(store
                                                                            make_tracker, text, outcome):
     events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "describe_need"), {})
     assert slot_events(events)["eligibility_verdict"]["outcome"] == outcome, texts(dispatcher)
+
+
+@pytest.mark.parametrize("text", ["补贴有没有上限", "补助能用来发工资吗", "中期检查怎么弄", "批下来钱怎么给 一次性吗"])
+async def test_a_detail_of_the_support_asked_alone_is_unstated_not_out_of_scope(store, vocabulary, dispatcher,
+                                                                               make_tracker, text):
+    await ActionAnswerOutOfScope(store, vocabulary).run(dispatcher, make_tracker(text, "out_of_scope"), {})
+    reply = texts(dispatcher)
+    assert "没有写明" in reply and "超出" not in reply, reply
+
+
+async def test_which_measure_a_thing_is_gets_no_unstated_note(store, vocabulary, dispatcher, make_tracker):
+    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker("首台套是哪条", "ask_policy_question"), {})
+    assert "没有写明您问的具体细节" not in texts(dispatcher), texts(dispatcher)
