@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import HOTLINE, say, shorten, steps
 from actions.base import PolicyAction, user_text
-from actions.policy_search import ActionSearchPolicy, answer_from_index
+from actions.policy_search import DETAIL_WORDS, ActionSearchPolicy, answer_from_index
 from actions.unstated import answer_unstated
 from bot.knowledge.relevance import covered, strong
 from bot.knowledge.store import DocumentInfo, FactInfo
@@ -52,14 +52,18 @@ FACT_READINGS = {
 }
 #: facts that name a way of working without its rules: a question about how it works is told they are not stated
 MECHANISMS = ("support_methods", "milestone", "case_by_case", "integrity_ethics", "policy_evaluation")
-DETAIL_ASK = re.compile(r"怎么|咋|如何|谁|哪|多久|多长|几天|几年|多少年|退出|比例|几成|多少|收费|费用|要不要|是不是要|还是|具体|流程|玩法|"
-                        r"操作|运作|条件|资质|标准|门槛|占")
+DETAIL_ASK = re.compile(DETAIL_WORDS + r"|几天|几年|多少年|退出|比例|几成|收费|费用|是不是要|具体|流程|玩法|操作|运作|资质|占")
 
 #: details of an application ("从交申请到批下来得等几天"): asked with words of applying, they are about these funds
 APPLYING_DETAILS = ("deadline", "materials", "review", "payment", "quota", "combining")
 APPLYING = re.compile(r"交申请|递申请|交了申请|申报|报上去|批下来|审批下来|立项|中期检查|验收|结项|拨付")
 
 HEADER_FACTS = ("title", "doc_number", "issuers", "issue_date", "effective_date", "repealed", "approval")
+
+
+def curated_answer(info: FactInfo, fact: str) -> str:
+    """A curated fact: the clause quoted, then how to read it."""
+    return f"文件规定：「{info.quote}」。{FACT_READINGS.get(fact, '')}"
 
 
 def header_answer(doc: DocumentInfo, fact: str) -> tuple[str, str]:
@@ -142,7 +146,7 @@ class ActionAnswerDocFact(PolicyAction):
                     citation, section = await self.header_source(doc, f)
                 else:
                     info = curated[f]
-                    answer_text, quote = f"文件规定：「{info.quote}」。{FACT_READINGS.get(f, '')}", info.quote
+                    answer_text, quote = curated_answer(info, f), info.quote
                     citation, section = info.citation, info.section_id
                 lines.append(answer_text)
                 cites.append((citation, quote, section))
@@ -161,8 +165,7 @@ class ActionAnswerDocFact(PolicyAction):
                 # "股权投入是市里直接投还是走引导基金", "伦理审查去哪做 审多久": the document names the mechanism only
                 detail = (f"\n文件只写到这一层，没有规定具体怎么操作（由谁办理、条件、流程、时限或费用等）；"
                           f"这些以对应资金管理办法和申报指南为准，也可以转人工或拨打{HOTLINE}咨询。")
-            reading = FACT_READINGS.get(fact, "")
-            say(dispatcher, f"文件规定：「{f.quote}」。{reading}{detail}", citations=[(f.citation, f.quote, f.section_id)],
+            say(dispatcher, curated_answer(f, fact) + detail, citations=[(f.citation, f.quote, f.section_id)],
                 buttons=steps("funds", "need"))
             return []
         return await ActionSearchPolicy(self._store, self._vocabulary).answer(dispatcher, tracker, domain)

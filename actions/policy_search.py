@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answers import button, excerpt, say, shorten, steps
+from actions.answers import HOTLINE, button, excerpt, say, shorten, steps
 from actions.base import PolicyAction, user_text
 from actions.unstated import answer_unstated
 from bot.knowledge.relevance import covered, related
@@ -33,7 +33,7 @@ async def answer_from_index(action: PolicyAction, dispatcher: CollectingDispatch
     if asked.strip() and DETAIL_ASKED.search(asked) and await action.call(action.store.words_not_in, asked, best.text):
         # "创新券领到了咋用 随便找家机构就能抵吗": the passage is about it, but not about what is asked of it
         note = ("\n这一条没有写明您问的具体细节（怎么操作、由谁认定、条件或标准等），以对应资金管理办法和申报指南为准；"
-                "也可以转人工或拨打12345咨询。")
+                f"也可以转人工或拨打{HOTLINE}咨询。")
     say(dispatcher, f"{head}\n「{excerpt(best.text, question, 220)}」{note}",
         citations=[(best.citation, best.text, best.section_id)], buttons=steps("eligibility", "materials"))
     return events
@@ -41,9 +41,11 @@ async def answer_from_index(action: PolicyAction, dispatcher: CollectingDispatch
 
 #: what a passage itself answers: what a thing is, which measure or fund it is
 WHAT_OR_WHERE = re.compile(r"怎么回事|是什么|是啥|什么意思|啥意思|哪条|第几条|哪一条|哪几条|哪个资金|哪项资金|哪笔资金|归哪|属于哪")
+#: words that ask for a detail (how, who, which, how long, how much, on what condition); each use adds its own
+DETAIL_WORDS = r"怎么|咋|如何|谁|哪|多久|多长|多少|要不要|还是|条件|标准|门槛"
 #: a question about a detail of what a passage names (how, who, whether, which, how much), not "有什么支持"
-DETAIL_ASKED = re.compile(r"咋|怎么|如何|谁|是不是|非得|必须|要不要|能不能|能否|可不可以|还是|多少|几|哪|算不算|区别|标准|"
-                          r"门槛|多久|多长|什么时候|啥时候|条件|要求|每年|给不给|认定|满足|报销|按.{1,4}算")
+DETAIL_ASKED = re.compile(DETAIL_WORDS + r"|是不是|非得|必须|能不能|能否|可不可以|几|算不算|区别|什么时候|啥时候|要求|每年|"
+                                         r"给不给|认定|满足|报销|按.{1,4}算")
 
 
 class ActionSearchPolicy(PolicyAction):

@@ -22,6 +22,12 @@ def with_previous(make_tracker, text, intent="list_funds", **kw):
     return make_tracker(text, intent, events=[*PREVIOUS, {"event": "user", "text": text}], **kw)
 
 
+async def answer(action, tracker, store, vocabulary, dispatcher):
+    """Run one action on a real store: its reply text and events."""
+    events = await action(store, vocabulary).run(dispatcher, tracker, {})
+    return texts(dispatcher), events
+
+
 def test_an_ordinal_points_at_the_previous_replys_measures(make_tracker):
     assert ordinal_measures(with_previous(make_tracker, "第二个归哪个资金管 跟第一个是一个资金吗"),
                             "第二个归哪个资金管 跟第一个是一个资金吗") == [13, 7]
@@ -29,8 +35,7 @@ def test_an_ordinal_points_at_the_previous_replys_measures(make_tracker):
 
 async def test_measures_pointed_at_are_answered_with_their_funds(store, vocabulary, dispatcher, make_tracker):
     tracker = with_previous(make_tracker, "第二个归哪个资金管 跟第一个是一个资金吗")
-    await ActionListFunds(store, vocabulary).run(dispatcher, tracker, {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionListFunds, tracker, store, vocabulary, dispatcher)
     assert "第13条" in reply and "优化创新创业生态环境" in reply and "分属不同的资金" in reply, reply
 
 
@@ -39,23 +44,21 @@ async def test_a_follow_up_detail_cites_the_measure_just_named(store, vocabulary
               {"event": "bot", "text": "· 第12条 支持科技成果转化和产业化（对应“概念验证”）"},
               {"event": "action", "name": "action_listen"}, {"event": "user", "text": "行 那一个项目最多能补多少钱"}]
     tracker = make_tracker("行 那一个项目最多能补多少钱", "ask_amount", events=events)
-    await ActionSearchPolicy(store, vocabulary).run(dispatcher, tracker, {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionSearchPolicy, tracker, store, vocabulary, dispatcher)
     assert "没有写明" in reply and "第12条" in reply, reply
 
 
 async def test_another_policy_beside_a_kind_question_is_named_as_not_covered(store, vocabulary, dispatcher,
                                                                              make_tracker):
     text = "我们是在中关村示范区注册的科技类协会 两个问题 协会本身能申请不 协会能享受哪些税收优惠"
-    await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"), {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionRouteEligibility, make_tracker(text, "check_eligibility"),
+                            store, vocabulary, dispatcher)
     assert "没有涉及“税收优惠”" in reply and "社会组织" in reply, reply
 
 
 async def test_a_word_of_the_users_introduction_is_no_aside(store, vocabulary, dispatcher, make_tracker):
     text = "本所系注册于中关村示范区之科研机构，本人退休返聘，拟申请大型科研仪器开放共享方面之支持，对应第几条？"
-    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker(text, "describe_need"), {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionSearchPolicy, make_tracker(text, "describe_need"), store, vocabulary, dispatcher)
     assert "第13条" in reply and "退休" not in reply, reply
 
 
@@ -91,7 +94,8 @@ async def test_unstated_cues_do_not_fire_inside_other_words(store, text, code):
 async def test_an_instrument_named_as_a_need_is_answered_before_the_check_asks(store, vocabulary, dispatcher,
                                                                                 make_tracker):
     text = "我们所是事业单位性质的科研机构 有几台贵的大型仪器想对外共享 我们自己能申请吗"
-    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"), {})
+    _, events = await answer(ActionRouteEligibility, make_tracker(text, "check_eligibility"),
+                             store, vocabulary, dispatcher)
     assert "第13条" in texts(dispatcher) and events[-1]["name"] == "eligibility_form"
 
 
@@ -104,16 +108,14 @@ async def test_a_country_abroad_names_the_overseas_measure(store, vocabulary, di
 
 
 async def test_needs_of_two_funds_beside_a_kind_are_each_named(store, vocabulary, dispatcher, make_tracker):
-    await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker("首台套跟人才公寓各是哪条",
-                                                                                 "ask_policy_question"), {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionRouteEligibility, make_tracker("首台套跟人才公寓各是哪条", "ask_policy_question"),
+                            store, vocabulary, dispatcher)
     assert "第4条" in reply and "第11条" in reply, reply
 
 
 async def test_each_need_lists_the_measures_its_words_name(store, vocabulary, dispatcher, make_tracker):
-    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker("专利池和海外研发中心分别对应哪条",
-                                                                             "ask_policy_question"), {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionSearchPolicy, make_tracker("专利池和海外研发中心分别对应哪条", "ask_policy_question"),
+                            store, vocabulary, dispatcher)
     assert "第14条" in reply and "第17条" in reply and "第16条" not in reply, reply
 
 
@@ -122,9 +124,8 @@ async def test_a_message_the_router_and_recommender_both_hand_on_gets_one_answer
     # the router saw a need and handed the message to the recommender, which saw the user's own case and handed it
     # back, until Python's recursion limit ended it in an error reply
     text = "国高没有 中关村高新也没评 注册在大兴 想进小升规清单 能报吗"
-    events = await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"),
-                                                                 {})
-    reply = texts(dispatcher)
+    reply, events = await answer(ActionRouteEligibility, make_tracker(text, "check_eligibility"),
+                                 store, vocabulary, dispatcher)
     assert "出错" not in reply and "不属于支持对象" in reply and "第1条" in reply, reply
     assert slot_events(events)["eligibility_verdict"]["outcome"] == "not_eligible"
 
@@ -148,31 +149,28 @@ async def test_a_kind_asked_about_with_its_noun_stays_a_question_about_the_kind(
 async def test_a_definition_the_document_leaves_open_is_said_to_be_unstated(store, vocabulary, dispatcher,
                                                                            make_tracker):
     text = "独角兽得符合啥条件才能牵头建联合体"
-    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker(text, "ask_unstated"), {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionSearchPolicy, make_tracker(text, "ask_unstated"), store, vocabulary, dispatcher)
     assert "没有写明" in reply and "第3条" in reply and "提升企业创新能力" in reply, reply
 
 
 async def test_a_header_fact_and_a_curated_fact_are_both_answered(store, vocabulary, dispatcher, make_tracker):
     text = "这个文编号是啥 资金哪出的"
-    await ActionAnswerDocFact(store, vocabulary).run(dispatcher, make_tracker(text, "ask_doc_fact"), {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionAnswerDocFact, make_tracker(text, "ask_doc_fact"), store, vocabulary, dispatcher)
     assert "京科发〔2022〕4号" in reply and "市级财政" in reply, reply
 
 
 async def test_an_other_matter_asked_with_a_trailing_bu_is_named_as_not_covered(store, vocabulary, dispatcher,
                                                                                 make_tracker):
     text = "残保金能减免不 另外我们示范区注册的中关村高新能报这个吧"
-    await ActionRouteEligibility(store, vocabulary).run(dispatcher, make_tracker(text, "check_eligibility"), {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionRouteEligibility, make_tracker(text, "check_eligibility"),
+                            store, vocabulary, dispatcher)
     assert "没有涉及“残保金”" in reply and "可以申报" in reply, reply
 
 
 async def test_a_detail_the_quoted_passage_does_not_hold_is_said_to_be_unstated(store, vocabulary, dispatcher,
                                                                                 make_tracker):
-    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker("创新券领到了咋用 随便找家机构就能抵吗",
-                                                                             "ask_policy_question"), {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionSearchPolicy, make_tracker("创新券领到了咋用 随便找家机构就能抵吗", "ask_policy_question"),
+                            store, vocabulary, dispatcher)
     assert "第13条" in reply and "没有写明您问的具体细节" in reply, reply
     dispatcher.messages.clear()
     await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker("技术经理人怎么支持",
@@ -182,8 +180,7 @@ async def test_a_detail_the_quoted_passage_does_not_hold_is_said_to_be_unstated(
 
 async def test_the_rules_question_names_the_five_funds_rules(store, vocabulary, dispatcher, make_tracker):
     text = "文件里提到要出的那几个管理办法 一共几个 都叫啥 里面的细则你这能看到吗"
-    await ActionSearchPolicy(store, vocabulary).run(dispatcher, make_tracker(text, "ask_unstated"), {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionSearchPolicy, make_tracker(text, "ask_unstated"), store, vocabulary, dispatcher)
     assert "没有写" in reply and reply.count("管理办法(试行)》") >= 5, reply
 
 
@@ -200,8 +197,7 @@ async def test_own_facts_a_need_and_an_ask_get_the_verdict_beside_the_need(store
 @pytest.mark.parametrize("text", ["补贴有没有上限", "补助能用来发工资吗", "中期检查怎么弄", "批下来钱怎么给 一次性吗"])
 async def test_a_detail_of_the_support_asked_alone_is_unstated_not_out_of_scope(store, vocabulary, dispatcher,
                                                                                make_tracker, text):
-    await ActionAnswerOutOfScope(store, vocabulary).run(dispatcher, make_tracker(text, "out_of_scope"), {})
-    reply = texts(dispatcher)
+    reply, _ = await answer(ActionAnswerOutOfScope, make_tracker(text, "out_of_scope"), store, vocabulary, dispatcher)
     assert "没有写明" in reply and "超出" not in reply, reply
 
 
