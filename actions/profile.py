@@ -25,7 +25,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.base import user_text
 from actions.knowledge import get_vocabulary
-from bot.knowledge.vocabulary import COUNTERPART_AFTER, COUNTERPART_BEFORE, Vocabulary, preferred
+from bot.knowledge.vocabulary import Vocabulary, is_counterpart, preferred
 
 PROFILE = ("subject_type", "registration", "hightech")
 AMBIGUOUS = "ambiguous"
@@ -237,7 +237,7 @@ def _subject(vocabulary: Vocabulary, text: str, found: list[Mention]) -> str | N
     # 公司" is a company
     found = [m for m in found if not NOT_THIS_KIND_BEFORE.search(text[max(0, m.start - 4):m.start])
              and not MODIFIER_AFTER.search(text[m.end:m.end + 4])
-             and not (COUNTERPART_BEFORE.search(text[:m.start]) and COUNTERPART_AFTER.search(text[m.end:m.end + 6]))
+             and not is_counterpart(text, m.start, m.end)
              and not (m.code == "other" and re.search(r"[0-9一二三四五六七八九十百千来几多两余]$", text[:m.start]))]
     # what the user says they are ("我们是做园区运营的公司 …园区运营服务机构有啥支持") beats a kind they ask about
     cues = [m.end() for m in SELF_CUE.finditer(text)]
@@ -299,10 +299,11 @@ def resolve(vocabulary: Vocabulary, text: str, entities: list[dict[str, Any]]) -
                                                              or e.get("end", 0) <= cuts[-1]])
             return {slot: corrected[slot] or earlier[slot] for slot in corrected}
     found = {slot: mentions(vocabulary, text, entities, slot) for slot in PROFILE}
-    compared = [(m.start(1), m.end(1)) for m in COMPARED_WITH.finditer(text)]
+    # spans about others: a group compared with, a parent organisation's clause
+    others = [(m.start(1), m.end(1)) for m in COMPARED_WITH.finditer(text)]
     if SELF_CLAUSE.search(text):  # "集团母公司是示范区注册的国高 我们是下面的子公司 …": the parent's facts are not theirs
-        compared += [(m.start(), m.end()) for m in PARENT_CLAUSE.finditer(text)]
-    found = {slot: [m for m in ms if not any(s <= m.start and m.end <= e for s, e in compared)]
+        others += [(m.start(), m.end()) for m in PARENT_CLAUSE.finditer(text)]
+    found = {slot: [m for m in ms if not any(s <= m.start and m.end <= e for s, e in others)]
              for slot, ms in found.items()}
     found["registration"] = [m for m in found["registration"] if not PLACE_POLICY_AFTER.search(text[m.end:m.end + 8])
                              and not PARENT_ELSEWHERE_AFTER.search(text[m.end:m.end + 8])]

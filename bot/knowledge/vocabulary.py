@@ -56,6 +56,11 @@ COUNTERPART_BEFORE = re.compile(r"(?:从|向|跟|和|与|同)[^，,。；;？?�
 COUNTERPART_AFTER = re.compile(r"^[^，,。；;？?！!\s]{0,3}?(?:买|购|采购|引进|合作|受让|转让|授权|许可|签|租|借|拿)")
 
 
+def is_counterpart(text: str, start: int, end: int) -> bool:
+    """The words at text[start:end] name the other party of a deal, not the applicant."""
+    return bool(COUNTERPART_BEFORE.search(text[:start]) and COUNTERPART_AFTER.search(text[end:end + 6]))
+
+
 class Vocabulary:
     def __init__(self, entities: dict[str, dict[str, list[str]]], negations: list[str],
                  not_followed_by: dict[str, list[str]], other_policies: list[str] | None = None,
@@ -144,8 +149,7 @@ class Vocabulary:
         lowered, found = text.lower(), []
         for word, code in pairs:
             if word.lower() in lowered:
-                counterpart = all(COUNTERPART_BEFORE.search(lowered[:m.start()]) and
-                                  COUNTERPART_AFTER.search(lowered[m.end():m.end() + 6])
+                counterpart = all(is_counterpart(lowered, m.start(), m.end())
                                   for m in re.finditer(re.escape(word.lower()), lowered))
                 lowered = lowered.replace(word.lower(), " ")
                 if code not in found and not counterpart:
